@@ -1,0 +1,1 @@
+"""What the xApp is allowed to recommend: the A1 policy and the decision policy layer."""
