@@ -1,12 +1,10 @@
-"""The one lock that serialises every use of pycrate's compiled ASN.1 objects.
+"""The one lock around every use of pycrate in the process.
 
-pycrate compiles each ASN.1 type into a single module-level object that holds the value
-being encoded or decoded (``set_val``/``to_aper``/``from_aper``/``get_val`` mutate it), and
-its PER codec keeps its alignment flag and bit-offset stack in class attributes shared by
-every module. Two threads encoding at once therefore corrupt each other's messages, even
-across different ASN.1 modules (E2AP and E2SM-KPM). Every codec that touches pycrate holds
-``PYCRATE_LOCK`` for a whole set/encode/decode/get sequence. It is re-entrant so that a
-codec may call another (E2AP wrapping a KPM payload) while holding it.
+pycrate's compiled ASN.1 types are module-level singletons that keep the last value set or
+decoded, and its PER codec switches aligned/unaligned mode through a class attribute
+(``ASN1CodecPER.ALIGNED``) shared by all modules. So every ``set_val``/``to_aper``/
+``from_aper``/``get_val`` sequence, in any codec (E2AP, E2SM-KPM, ...), must run while
+holding :data:`PYCRATE_LOCK`. It is re-entrant so that a codec holding it can call another.
 """
 
 from __future__ import annotations
