@@ -15,6 +15,9 @@ class MessageType(IntEnum):
     RMRRM_TABLE_DATA = 20  # route table pushed by the Route Manager
     RMRRM_REQ_TABLE = 21  # ask the Route Manager for a table
     RMRRM_TABLE_STATE = 22  # acknowledge a pushed table
+    E2_SETUP_REQ = 12001  # E2T <-> E2 manager in OSC; E2 node <-> mini-RIC here
+    E2_SETUP_RESP = 12002
+    E2_SETUP_FAILURE = 12003
     RIC_SUB_REQ = 12010
     RIC_SUB_RESP = 12011
     RIC_SUB_FAILURE = 12012
