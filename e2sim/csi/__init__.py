@@ -1,0 +1,63 @@
+"""CSI computation for the simulator: Type-I codebook, RI/PMI/CQI selection, beams, SVD.
+
+Inputs are noise-whitened channels ``H: [..., n_sb, n_rx, n_tx]`` complex64 (noise variance
+1 per receive antenna), 3GPP port order. Nothing here depends on how the channel was made.
+``beams`` imports Sionna lazily (only when a grid is built).
+"""
+
+from e2sim.csi.beams import BeamSelection, DftBeamGrid, beam_rsrp_db, select_beams
+from e2sim.csi.codebook import PmiRanges, TypeICodebook
+from e2sim.csi.cqi import (
+    CQI_TABLE_1,
+    CQI_TABLE_2,
+    CqiEntry,
+    CqiReport,
+    cqi_efficiency,
+    cqi_from_sinr_db,
+    cqi_report,
+    cqi_spectral_efficiency,
+    cqi_table,
+    differential_cqi,
+    effective_sinr,
+    sinr_thresholds_db,
+    subband_cqi_from_differential,
+)
+from e2sim.csi.selection import (
+    CsiSelection,
+    layer_sinr,
+    se_of,
+    select_csi,
+    subband_se,
+    subband_se_of,
+)
+from e2sim.csi.svd import svd_precoder, svd_se
+
+__all__ = [
+    "CQI_TABLE_1",
+    "CQI_TABLE_2",
+    "BeamSelection",
+    "CqiEntry",
+    "CqiReport",
+    "CsiSelection",
+    "DftBeamGrid",
+    "PmiRanges",
+    "TypeICodebook",
+    "beam_rsrp_db",
+    "cqi_efficiency",
+    "cqi_from_sinr_db",
+    "cqi_report",
+    "cqi_spectral_efficiency",
+    "cqi_table",
+    "differential_cqi",
+    "effective_sinr",
+    "layer_sinr",
+    "se_of",
+    "select_beams",
+    "select_csi",
+    "sinr_thresholds_db",
+    "subband_cqi_from_differential",
+    "subband_se",
+    "subband_se_of",
+    "svd_precoder",
+    "svd_se",
+]

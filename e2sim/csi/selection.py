@@ -1,0 +1,211 @@
+"""RI/PMI selection on a noise-whitened channel: post-MMSE SINR, spectral efficiency, argmax.
+
+The rule (RADIO.md section 3, the standard UE-side search): for each rank r and each
+codebook precoder W, ``G_k = H_k W`` per subband k and the linear-MMSE SINR of layer l is
+``SINR_{k,l} = 1 / [(I_r + G_k^H G_k)^{-1}]_{ll} - 1``. H is whitened (noise variance 1 per
+receive antenna) and W already splits the unit transmit power over the layers, so nothing
+is divided by r again. ``SE(r, W) = mean_k sum_l log2(1 + SINR_{k,l})`` in bit/s/Hz;
+``PMI*(r) = argmax_W SE(r, W)`` and ``RI = argmax_r SE(r, PMI*(r))`` (ties go to the lower
+rank and the lower PMI index). Ranks run up to min(N_T, N_R, codebook.max_rank, max_rank).
+
+All functions take channels ``H: [..., n_sb, n_rx, n_tx]`` complex64 with any leading batch
+dims (UEs, time), and loop only over ranks and memory chunks, never over UEs or subbands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from e2sim.csi.codebook import TypeICodebook
+
+DEFAULT_CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class CsiSelection:
+    """The chosen CSI per channel; every tensor has the channel's batch shape ``[...]``.
+
+    Attributes:
+        ri: chosen rank, int64 in 1..max_rank.
+        pmi: flat PMI index at rank ``ri`` (see TypeICodebook), int64.
+        i11, i12, i13, i2: the PMI components of ``pmi``, int64.
+        se: SE of the choice, bit/s/Hz (float32).
+        subband_se: per-subband SE of the choice ``sum_l log2(1 + SINR_{k,l})``:
+            [..., n_sb] float32; ``se`` is its mean. Feeds the CQI computation.
+        se_per_rank: best SE at each rank: [..., max_rank] float32; ``-inf`` for ranks
+            above min(N_T, N_R, max_rank).
+        pmi_per_rank: the PMI reaching ``se_per_rank``: [..., max_rank] int64 (0 where the
+            rank is not allowed).
+    """
+
+    ri: torch.Tensor
+    pmi: torch.Tensor
+    i11: torch.Tensor
+    i12: torch.Tensor
+    i13: torch.Tensor
+    i2: torch.Tensor
+    se: torch.Tensor
+    subband_se: torch.Tensor
+    se_per_rank: torch.Tensor
+    pmi_per_rank: torch.Tensor
+
+
+def log2_one_plus_sinr(gram: torch.Tensor) -> torch.Tensor:
+    """``log2(1 + SINR_l)`` of the MMSE receiver from ``G^H G``: [..., r, r] -> [..., r].
+
+    ``1 + SINR_l = 1 / [(I + G^H G)^{-1}]_{ll}``; ranks 1 and 2 use the closed-form inverse
+    (most of the search), higher ranks a batched inverse.
+    """
+    r = gram.shape[-1]
+    if r == 1:
+        return torch.log2(1.0 + gram[..., 0, 0].real.clamp_min(0.0))[..., None]
+    if r == 2:
+        a = 1.0 + gram[..., 0, 0].real
+        c = 1.0 + gram[..., 1, 1].real
+        det = a * c - gram[..., 0, 1].abs().square()
+        # [(I+G^H G)^{-1}]_00 = c / det and _11 = a / det; det >= max(a, c) >= 1 in exact math.
+        det = torch.maximum(det, torch.maximum(a, c))
+        return torch.stack([torch.log2(det / c), torch.log2(det / a)], dim=-1)
+    eye = torch.eye(r, dtype=gram.dtype, device=gram.device)
+    inv_diag = torch.linalg.inv(eye + gram).diagonal(dim1=-2, dim2=-1).real
+    return -torch.log2(inv_diag.clamp(min=1e-30, max=1.0))
+
+
+def layer_sinr(h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Post-MMSE SINR per subband and layer (linear).
+
+    Args:
+        h: [..., n_sb, n_rx, n_tx] whitened channel.
+        w: precoder broadcastable to [..., n_sb, n_tx, r] (a wideband [..., n_tx, r] must
+            be unsqueezed at -3 by the caller, or use :func:`subband_se`).
+
+    Returns:
+        [..., n_sb, r] float32.
+    """
+    g = h @ w
+    return torch.exp2(log2_one_plus_sinr(g.mH @ g)) - 1.0
+
+
+def subband_se(h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``sum_l log2(1 + SINR_{k,l})`` per subband.
+
+    Args:
+        h: [..., n_sb, n_rx, n_tx] whitened channel.
+        w: a wideband precoder [..., n_tx, r] or a per-subband one [..., n_sb, n_tx, r].
+
+    Returns:
+        [..., n_sb] float32, bit/s/Hz.
+    """
+    if w.dim() < h.dim():
+        w = w.unsqueeze(-3)
+    g = h @ w
+    return log2_one_plus_sinr(g.mH @ g).sum(-1)
+
+
+def se_of(codebook: TypeICodebook, h: torch.Tensor, rank: torch.Tensor | int,
+          pmi: torch.Tensor | int) -> torch.Tensor:
+    """Score any (rank, PMI) choice on any channel: the SE of that precoder, bit/s/Hz.
+
+    Args:
+        codebook: the codebook the PMI indexes.
+        h: [..., n_sb, n_rx, n_tx] whitened channel (e.g. the TRUE channel at apply time).
+        rank: int or int tensor broadcastable to the batch shape ``[...]``.
+        pmi: flat PMI index (at that rank), int or tensor broadcastable to ``[...]``.
+
+    Returns:
+        [...] float32.
+    """
+    return subband_se_of(codebook, h, rank, pmi).mean(-1)
+
+
+def subband_se_of(codebook: TypeICodebook, h: torch.Tensor, rank: torch.Tensor | int,
+                  pmi: torch.Tensor | int) -> torch.Tensor:
+    """Like :func:`se_of` but per subband: [..., n_sb] float32."""
+    batch = h.shape[:-3]
+    n_sb = h.shape[-3]
+    ranks = torch.broadcast_to(torch.as_tensor(rank, dtype=torch.int64), batch).reshape(-1)
+    pmis = torch.broadcast_to(torch.as_tensor(pmi, dtype=torch.int64), batch).reshape(-1)
+    flat = h.reshape(-1, *h.shape[-3:])
+    out = torch.zeros(flat.shape[0], n_sb, dtype=torch.float32, device=h.device)
+    for r in sorted(set(ranks.tolist())):
+        rows = (ranks == r).nonzero().squeeze(-1)
+        sel = pmis[rows]
+        if bool(((sel < 0) | (sel >= codebook.n_pmi(r))).any()):
+            raise ValueError(f"PMI index outside 0..{codebook.n_pmi(r) - 1} at rank {r}")
+        w = codebook.precoders(r).to(h.device)[sel]  # [m, P, r]
+        out[rows] = subband_se(flat[rows], w)
+    return out.reshape(*batch, n_sb)
+
+
+def _all_precoders_subband_se(h: torch.Tensor, w: torch.Tensor,
+                              chunk_bytes: int) -> torch.Tensor:
+    """Per-subband SE of every precoder: h [B, K, Nr, P], w [n, P, r] -> [B, K, n]."""
+    b, k, n_rx, _ = h.shape
+    n, _, r = w.shape
+    # Bytes per UE for the biggest intermediates: G (complex64) and G^H G, plus slack.
+    per_ue = k * n * (n_rx * r + r * r) * 8 * 2
+    step = max(1, chunk_bytes // max(per_ue, 1))
+    parts = []
+    for start in range(0, b, step):
+        g = h[start:start + step, :, None] @ w  # [b', K, n, Nr, r]
+        parts.append(log2_one_plus_sinr(g.mH @ g).sum(-1))
+    return torch.cat(parts, dim=0)
+
+
+def select_csi(codebook: TypeICodebook, h: torch.Tensor, max_rank: int | None = None,
+               chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> CsiSelection:
+    """Exhaustive RI/PMI search (module docstring) over the whole codebook.
+
+    Args:
+        codebook: precoders to search; ``codebook.n_ports`` must equal n_tx.
+        h: [..., n_sb, n_rx, n_tx] complex, noise-whitened.
+        max_rank: optional cap on the rank (e.g. a UE capability); the search also stops
+            at min(n_tx, n_rx, codebook.max_rank).
+        chunk_bytes: rough bound on the working memory of one chunk of UEs.
+
+    Returns:
+        a :class:`CsiSelection` with batch shape ``h.shape[:-3]``.
+    """
+    if h.shape[-1] != codebook.n_ports:
+        raise ValueError(f"channel has {h.shape[-1]} transmit ports, codebook {codebook.n_ports}")
+    if h.dim() < 3:
+        raise ValueError("channel must be [..., n_sb, n_rx, n_tx]")
+    batch, (n_sb, n_rx, n_tx) = h.shape[:-3], h.shape[-3:]
+    top = min(n_tx, n_rx, codebook.max_rank, max_rank or codebook.max_rank)
+    flat = h.reshape(-1, n_sb, n_rx, n_tx).to(torch.complex64)
+    b = flat.shape[0]
+    dev = h.device
+    se_rank = torch.full((b, codebook.max_rank), float("-inf"), device=dev)
+    pmi_rank = torch.zeros(b, codebook.max_rank, dtype=torch.int64, device=dev)
+    sb_rank = torch.zeros(b, codebook.max_rank, n_sb, device=dev)
+    for r in range(1, top + 1):
+        sb = _all_precoders_subband_se(flat, codebook.precoders(r).to(h.device), chunk_bytes)
+        best_se, best_pmi = sb.mean(1).max(-1)  # max returns the first (lowest) index on ties
+        se_rank[:, r - 1], pmi_rank[:, r - 1] = best_se, best_pmi
+        sb_rank[:, r - 1] = sb.gather(2, best_pmi[:, None, None].expand(b, n_sb, 1))[..., 0]
+    ri = se_rank.argmax(-1) + 1  # first maximum: the lower rank wins a tie
+    pick = (ri - 1)[:, None]
+    pmi = pmi_rank.gather(1, pick)[:, 0]
+    parts = _components(codebook, ri, pmi)
+    return CsiSelection(
+        ri=ri.reshape(batch), pmi=pmi.reshape(batch),
+        i11=parts[0].reshape(batch), i12=parts[1].reshape(batch),
+        i13=parts[2].reshape(batch), i2=parts[3].reshape(batch),
+        se=se_rank.gather(1, pick)[:, 0].reshape(batch),
+        subband_se=sb_rank.gather(1, pick[:, :, None].expand(b, 1, n_sb))[:, 0].reshape(
+            *batch, n_sb),
+        se_per_rank=se_rank.reshape(*batch, codebook.max_rank),
+        pmi_per_rank=pmi_rank.reshape(*batch, codebook.max_rank),
+    )
+
+
+def _components(codebook: TypeICodebook, ri: torch.Tensor,
+                pmi: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(i11, i12, i13, i2) of per-UE (rank, PMI) pairs, by table lookup per rank."""
+    out = torch.zeros(4, ri.shape[0], dtype=torch.int64, device=ri.device)
+    for r in sorted(set(ri.tolist())):
+        rows = (ri == r).nonzero().squeeze(-1)
+        out[:, rows] = codebook.indices(r).to(ri.device)[pmi[rows]].T
+    return tuple(out.unbind(0))
