@@ -1,0 +1,198 @@
+"""RI/PMI selection: post-MMSE SINR, SE, exhaustive argmax, and the SVD upper reference."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from e2sim.csi.codebook import TypeICodebook
+from e2sim.csi.selection import layer_sinr, log2_one_plus_sinr, se_of, select_csi, subband_se_of
+from e2sim.csi.svd import svd_precoder, svd_se
+
+CONFIGS = [(2,), (4,), (8, 2, 2, 4, 4), (8, 4, 1, 4, 1)]
+
+
+def _iid(*shape: int, snr_db: float, seed: int) -> torch.Tensor:
+    """Rayleigh i.i.d. channel whose entries have mean power 10^(snr_db/10)."""
+    gen = torch.Generator().manual_seed(seed)
+    h = torch.randn(*shape, dtype=torch.complex64, generator=gen)
+    return h * math.sqrt(10 ** (snr_db / 10))
+
+
+def _direct_log2_one_plus_sinr(gram: torch.Tensor) -> torch.Tensor:
+    """The textbook formula, matrix by matrix: log2(1 / [(I + G^H G)^{-1}]_ll)."""
+    flat = gram.reshape(-1, *gram.shape[-2:]).to(torch.complex128)
+    rows = []
+    for a in flat:
+        inv = torch.linalg.inv(torch.eye(a.shape[0], dtype=a.dtype) + a)
+        rows.append(-torch.log2(inv.diagonal().real))
+    return torch.stack(rows).reshape(gram.shape[:-1]).float()
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3, 4])
+def test_mmse_layer_capacity_matches_the_matrix_inverse_formula(rank: int) -> None:
+    g = _iid(40, 6, rank, snr_db=10, seed=rank)
+    gram = g.mH @ g
+    assert torch.allclose(log2_one_plus_sinr(gram), _direct_log2_one_plus_sinr(gram),
+                          rtol=1e-4, atol=1e-4)
+
+
+def test_single_layer_sinr_is_the_received_power_of_the_precoded_channel() -> None:
+    h = _iid(5, 3, 2, 4, snr_db=0, seed=1)
+    w = TypeICodebook(4).precoders(1)[7]
+    expected = (h @ w).abs().square().sum(-2)  # ||H_k w||^2, [5, 3, 1]
+    assert torch.allclose(layer_sinr(h, w.unsqueeze(-3)), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+@pytest.mark.parametrize("pmi_fraction", [0.0, 0.37, 0.99])
+def test_rank_one_channel_along_a_codebook_precoder_selects_it_at_rank_one(
+        cfg: tuple[int, ...], pmi_fraction: float) -> None:
+    cb = TypeICodebook(*cfg)
+    target = int(pmi_fraction * cb.n_pmi(1))
+    w = cb.precoders(1)[target]  # [P, 1]
+    a = _iid(13, 4, 1, snr_db=20, seed=target)  # receive response per subband
+    h = a @ w.mH  # H_k = a_k w^H: [13, 4, P]
+    choice = select_csi(cb, h)
+    assert int(choice.ri) == 1
+    assert int(choice.pmi) == target
+
+
+def test_high_snr_rich_4x4_channel_selects_more_than_one_layer() -> None:
+    h = _iid(32, 13, 4, 4, snr_db=30, seed=2)
+    assert bool((select_csi(TypeICodebook(4), h).ri > 1).all())
+
+
+def test_very_low_snr_4x4_channel_selects_one_layer() -> None:
+    # Far below 0 dB the SE is linear in received power, so beamforming all of it into the
+    # best direction wins; only when two directions are almost equally strong does the
+    # concavity of log2(1 + x) still favour splitting, which fades as the SNR drops.
+    h = _iid(64, 13, 4, 4, snr_db=-30, seed=3)
+    assert bool((select_csi(TypeICodebook(4), h).ri == 1).all())
+
+
+def test_share_of_rank_one_falls_as_snr_rises() -> None:
+    cb = TypeICodebook(4)
+    shares = [float((select_csi(cb, _iid(64, 13, 4, 4, snr_db=snr, seed=19)).ri == 1)
+                    .float().mean()) for snr in (-20, -10, 0, 10)]
+    assert shares == sorted(shares, reverse=True)
+    assert shares[0] > shares[-1]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_selected_pmi_per_rank_is_the_best_of_the_whole_codebook(cfg: tuple[int, ...]) -> None:
+    cb = TypeICodebook(*cfg)
+    h = _iid(3, 4, 2, cfg[0], snr_db=5, seed=4)
+    choice = select_csi(cb, h)
+    for rank in range(1, 3):
+        n = cb.n_pmi(rank)
+        every = se_of(cb, h[:, None].expand(3, n, *h.shape[1:]), rank, torch.arange(n))  # [3, n]
+        best, arg = every.max(-1)
+        assert torch.allclose(choice.se_per_rank[:, rank - 1], best, rtol=1e-5)
+        assert torch.equal(choice.pmi_per_rank[:, rank - 1], arg)
+
+
+def test_rank_is_the_argmax_of_the_per_rank_best() -> None:
+    choice = select_csi(TypeICodebook(8), _iid(16, 13, 4, 8, snr_db=12, seed=5))
+    assert torch.equal(choice.ri, choice.se_per_rank.argmax(-1) + 1)
+    assert torch.equal(choice.se, choice.se_per_rank.max(-1).values)
+
+
+def test_se_of_scores_the_chosen_rank_and_pmi_to_the_selected_se() -> None:
+    cb = TypeICodebook(8, 4, 1, 4, 1)
+    h = _iid(10, 13, 4, 8, snr_db=15, seed=6)
+    choice = select_csi(cb, h)
+    assert torch.allclose(se_of(cb, h, choice.ri, choice.pmi), choice.se, rtol=1e-5)
+    assert torch.allclose(subband_se_of(cb, h, choice.ri, choice.pmi), choice.subband_se,
+                          rtol=1e-5)
+    assert torch.allclose(choice.subband_se.mean(-1), choice.se, rtol=1e-5)
+
+
+def test_pmi_components_describe_the_flat_pmi() -> None:
+    cb = TypeICodebook(8)
+    choice = select_csi(cb, _iid(12, 4, 4, 8, snr_db=10, seed=7))
+    for u in range(12):
+        r = int(choice.ri[u])
+        parts = (choice.i11[u], choice.i12[u], choice.i13[u], choice.i2[u])
+        assert int(cb.indices_to_pmi(r, *parts)) == int(choice.pmi[u])
+
+
+def test_a_batch_gives_the_same_answers_as_one_channel_at_a_time() -> None:
+    cb = TypeICodebook(4)
+    h = _iid(6, 13, 2, 4, snr_db=8, seed=8)
+    batch = select_csi(cb, h)
+    for u in range(6):
+        one = select_csi(cb, h[u])
+        assert int(one.ri) == int(batch.ri[u])
+        assert int(one.pmi) == int(batch.pmi[u])
+        assert math.isclose(float(one.se), float(batch.se[u]), rel_tol=1e-5)
+
+
+def test_leading_batch_dims_are_kept() -> None:
+    choice = select_csi(TypeICodebook(4), _iid(2, 3, 13, 2, 4, snr_db=8, seed=9))
+    assert choice.ri.shape == (2, 3)
+    assert choice.subband_se.shape == (2, 3, 13)
+    assert choice.se_per_rank.shape == (2, 3, 4)
+
+
+def test_tiny_memory_chunks_change_nothing() -> None:
+    cb = TypeICodebook(8)
+    h = _iid(5, 13, 4, 8, snr_db=10, seed=10)
+    whole, chunked = select_csi(cb, h), select_csi(cb, h, chunk_bytes=1)
+    assert torch.equal(whole.pmi, chunked.pmi)
+    assert torch.equal(whole.ri, chunked.ri)
+
+
+def test_rank_never_exceeds_receive_antennas_or_the_cap() -> None:
+    cb = TypeICodebook(8)
+    one_rx = select_csi(cb, _iid(8, 4, 1, 8, snr_db=30, seed=11))
+    assert bool((one_rx.ri == 1).all())
+    assert bool(torch.isinf(one_rx.se_per_rank[:, 1:]).all())
+    capped = select_csi(cb, _iid(8, 4, 4, 8, snr_db=30, seed=12), max_rank=2)
+    assert bool((capped.ri <= 2).all())
+
+
+def test_a_channel_with_the_wrong_port_count_is_refused() -> None:
+    with pytest.raises(ValueError):
+        select_csi(TypeICodebook(8), _iid(2, 4, 2, 4, snr_db=0, seed=13))
+
+
+def test_an_out_of_range_pmi_cannot_be_scored() -> None:
+    cb = TypeICodebook(4)
+    with pytest.raises(ValueError):
+        se_of(cb, _iid(2, 4, 2, 4, snr_db=0, seed=14), 3, cb.n_pmi(3))
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_svd_precoder_beats_every_codebook_precoder_on_one_subband(cfg: tuple[int, ...]) -> None:
+    # One subband: the SVD precoder maximises log det(I + W^H R W) under W^H W = I/r.
+    cb = TypeICodebook(*cfg)
+    h = _iid(16, 1, 4, cfg[0], snr_db=10, seed=15)
+    choice = select_csi(cb, h)
+    for rank in range(1, cb.max_rank + 1):
+        assert bool((svd_se(h, rank) >= choice.se_per_rank[:, rank - 1] - 1e-4).all())
+
+
+def test_per_subband_svd_beats_every_codebook_precoder_over_many_subbands() -> None:
+    cb = TypeICodebook(8, 2, 2, 4, 4)
+    h = _iid(16, 13, 4, 8, snr_db=10, seed=16)
+    choice = select_csi(cb, h)
+    for rank in range(1, 5):
+        assert bool((svd_se(h, rank, per_subband=True)
+                     >= choice.se_per_rank[:, rank - 1] - 1e-4).all())
+
+
+def test_svd_precoder_has_the_codebook_power_normalisation() -> None:
+    w = svd_precoder(_iid(3, 13, 4, 8, snr_db=0, seed=17), rank=3).to(torch.complex128)
+    assert w.shape == (3, 8, 3)
+    assert torch.allclose(w.mH @ w, torch.eye(3, dtype=torch.complex128).expand(3, 3, 3) / 3,
+                          atol=1e-6)
+
+
+def test_svd_of_a_rank_one_channel_recovers_its_direction() -> None:
+    w = TypeICodebook(4).precoders(1)[5]  # unit norm [4, 1]
+    h = _iid(13, 2, 1, snr_db=0, seed=18) @ w.mH
+    v = svd_precoder(h, rank=1)
+    assert math.isclose(float((v.mH @ w).abs().squeeze()), 1.0, rel_tol=1e-5)
