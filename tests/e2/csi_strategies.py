@@ -25,6 +25,16 @@ from xapp.e2.csi import (
     ReportStyle,
     UciCsi,
 )
+from xapp.e2.recommendation import (
+    Confidence,
+    Reason,
+    Recommendation,
+    RecommendationAck,
+    RecommendationBatch,
+    Rejection,
+    RejectReason,
+    ReportedCsi,
+)
 
 MAX_UE_ID = 2**40 - 1
 UINT64 = st.integers(0, 2**64 - 1)
@@ -150,3 +160,48 @@ def reports(draw: st.DrawFn, definition: CsiRanFunctionDefinition | None = None)
         ue_id=draw(st.integers(0, MAX_UE_ID)), report_slot=draw(UINT64),
         csi=draw(st.none() | uci_csi(definition)), beams=draw(beam_lists(codebook)),
         sinr_db=draw(st.none() | f32(-50.0, 80.0)), channel_estimate=estimate)
+
+
+# --- recommendations -------------------------------------------------------------------------
+
+E2_NODE_NAMES = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1,
+                        max_size=31)
+
+
+def confidences() -> st.SearchStrategy[Confidence]:
+    return st.builds(Confidence, f32(0.0, 1.0), f32(0.0, 1.0), f32(0.0, 1.0))
+
+
+@st.composite
+def reported_csi(draw: st.DrawFn) -> ReportedCsi:
+    rank = draw(st.integers(1, 8))
+    return ReportedCsi(rank, draw(pmis(rank)), draw(UINT64),
+                       draw(st.none() | st.integers(0, 1023)))
+
+
+@st.composite
+def recommendations(draw: st.DrawFn, e2_node: str | None = None) -> Recommendation:
+    rank = draw(st.integers(1, 8))
+    return Recommendation(
+        e2_node=e2_node if e2_node is not None else draw(E2_NODE_NAMES), cell=draw(cells()),
+        ue_id=draw(st.integers(0, MAX_UE_ID)), apply_from_slot=draw(UINT64),
+        validity_ms=draw(st.integers(1, 60_000)), rank=rank, pmi=draw(pmis(rank)),
+        confidence=draw(confidences()), model_version=draw(text(64, min_size=1)),
+        reason=draw(st.sampled_from(Reason)), beam_index=draw(st.none() | st.integers(0, 1023)),
+        replaces=draw(st.none() | reported_csi()))
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> RecommendationBatch:
+    node = draw(E2_NODE_NAMES)
+    recs = draw(st.lists(recommendations(node), max_size=6,
+                         unique_by=lambda r: (r.cell, r.ue_id)))
+    return RecommendationBatch(node, draw(UINT64), draw(UINT64), tuple(recs))
+
+
+@st.composite
+def acks(draw: st.DrawFn) -> RecommendationAck:
+    rejected = draw(st.lists(st.builds(Rejection, st.integers(0, MAX_UE_ID),
+                                       st.sampled_from(RejectReason), text(200)), max_size=6))
+    return RecommendationAck(draw(E2_NODE_NAMES), draw(UINT64), draw(st.integers(0, 4096)),
+                             tuple(rejected))
