@@ -78,8 +78,10 @@ def pmi_mask_table() -> dict[str, torch.Tensor]:
 
     ``table[part][c, r - 1, v]`` is True when value ``v`` exists for config ``c`` at rank ``r``.
     """
-    table = {p: torch.zeros(len(CODEBOOK_CONFIGS), MAX_RANK, n, dtype=torch.bool)
-             for p, n in PMI_SIZES.items()}
+    table = {
+        p: torch.zeros(len(CODEBOOK_CONFIGS), MAX_RANK, n, dtype=torch.bool)
+        for p, n in PMI_SIZES.items()
+    }
     for c, cfg in enumerate(CODEBOOK_CONFIGS):
         for rank in range(1, MAX_RANK + 1):
             for part, count in pmi_counts(cfg, rank).items():

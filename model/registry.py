@@ -127,7 +127,10 @@ def _features(dims: PaddingDims) -> tuple[FeatureSpec, ...]:
             "csi.beam_id", c, cat, n_classes=dims.max_beams, target=True, unit="beam index"
         ),
         FeatureSpec(
-            "csi.h_est", FeatureKind.MATRIX, Normaliser.RMS, axes=("subband", "rx", "tx"),
+            "csi.h_est",
+            FeatureKind.MATRIX,
+            Normaliser.RMS,
+            axes=("subband", "rx", "tx"),
             unit="complex gain",
         ),
     ]
@@ -143,7 +146,11 @@ def _features(dims: PaddingDims) -> tuple[FeatureSpec, ...]:
     ]
     ctx = [
         FeatureSpec(
-            "ctx.codebook", c, cat, n_classes=N_CODEBOOK_CONFIGS, per_slot=False,
+            "ctx.codebook",
+            c,
+            cat,
+            n_classes=N_CODEBOOK_CONFIGS,
+            per_slot=False,
             unit="model.pmi_space config id",
         ),
         FeatureSpec("ctx.n_tx", s, z, per_slot=False, unit="ports"),
@@ -236,7 +243,9 @@ class FeatureRegistry:
         y = x * st.std + st.mean
         return torch.expm1(y) if spec.normaliser is Normaliser.LOG_ZSCORE else y
 
-    def fit_stats(self, windows: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> NormaliserStats:
+    def fit_stats(
+        self, windows: Mapping[str, tuple[torch.Tensor, torch.Tensor]]
+    ) -> NormaliserStats:
         """Fit normaliser statistics on training windows.
 
         Args:

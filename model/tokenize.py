@@ -163,8 +163,9 @@ class TokenBatch:
         return TokenBatch(*(getattr(self, f)[items] for f in self.__dataclass_fields__))
 
 
-def _window(windows: Windows, name: str, shape: tuple[int, ...], dtype: torch.dtype,
-            batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _window(
+    windows: Windows, name: str, shape: tuple[int, ...], dtype: torch.dtype, batch: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     if name in windows:
         values, mask = windows[name]
         return values, mask.bool()
@@ -212,8 +213,8 @@ def tokenize(windows: Windows, layout: TokenLayout, stats: NormaliserStats) -> T
     vals, valid = [], []
     for name in layout.names[FeatureKind.MATRIX]:
         h, m = _window(windows, name, slot_shape(name), torch.complex64, B)
-        h = torch.where(m, reg.normalise(name, h.to(torch.complex64), stats), 0)[:, T - ms:]
-        m = m[:, T - ms:]
+        h = torch.where(m, reg.normalise(name, h.to(torch.complex64), stats), 0)[:, T - ms :]
+        m = m[:, T - ms :]
         # [B, ms, S/g, g, R, X] -> [B, ms, S/g, R, g, X]: a patch = g subbands of one rx
         shape6 = (B, ms, dims.max_subbands // g, g, dims.max_rx, dims.max_tx)
         h = h.reshape(shape6).transpose(3, 4)

@@ -28,7 +28,7 @@ SMALL = LinkFMConfig(
 @pytest.fixture
 def small_model() -> LinkFM:
     torch.manual_seed(0)
-    return LinkFM(SMALL).eval()
+    return LinkFM(SMALL).eval().requires_grad_(False)
 
 
 def make_batch(

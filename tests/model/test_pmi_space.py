@@ -9,8 +9,9 @@ from model.pmi_space import CODEBOOK_CONFIGS, PMI_PARTS, pmi_counts, pmi_mask_ta
 
 
 def _config(ports: int, n1: int, n2: int) -> int:
-    return next(i for i, c in enumerate(CODEBOOK_CONFIGS)
-                if (c.n_ports, c.n1, c.n2) == (ports, n1, n2))
+    return next(
+        i for i, c in enumerate(CODEBOOK_CONFIGS) if (c.n_ports, c.n1, c.n2) == (ports, n1, n2)
+    )
 
 
 @pytest.mark.parametrize(
@@ -30,8 +31,9 @@ def _config(ports: int, n1: int, n2: int) -> int:
         (8, 4, 1, 4, {"i11": 16, "i12": 1, "i13": 3, "i2": 2}),
     ],
 )
-def test_counts_match_the_codebook_tables(ports: int, n1: int, n2: int, rank: int,
-                                          expected: dict[str, int]) -> None:
+def test_counts_match_the_codebook_tables(
+    ports: int, n1: int, n2: int, rank: int, expected: dict[str, int]
+) -> None:
     assert pmi_counts(CODEBOOK_CONFIGS[_config(ports, n1, n2)], rank) == expected
 
 
@@ -50,6 +52,8 @@ def test_mask_table_is_true_exactly_below_the_count(part: str) -> None:
 
 
 def test_rank_is_limited_by_ports_and_receive_antennas() -> None:
-    codebook = torch.tensor([_config(2, 1, 1), _config(4, 2, 1), _config(8, 2, 2), _config(8, 4, 1)])
+    codebook = torch.tensor(
+        [_config(2, 1, 1), _config(4, 2, 1), _config(8, 2, 2), _config(8, 4, 1)]
+    )
     n_rx = torch.tensor([4, 1, 2, 4])
     assert rank_mask(codebook, n_rx).sum(1).tolist() == [2, 1, 2, 4]

@@ -17,10 +17,26 @@ from model.registry import (
 )
 
 REQUIRED = [
-    "csi.ri", "csi.cri", "csi.pmi_i11", "csi.pmi_i12", "csi.pmi_i13", "csi.pmi_i2",
-    "csi.cqi_wb", "csi.cqi_sb", "csi.beam_rsrp", "csi.sinr_db", "csi.h_est",
-    "kpm.DRB.UEThpDl", "kpm.RRU.PrbUsedDl", "kpm.L1M.SS-RSRP", "kpm.MR.NRScSSSINR",
-    "kpm.CARR.AverageLayersDl", "ctx.n_tx", "ctx.n_rx", "ctx.horizon_ms", "ctx.codebook",
+    "csi.ri",
+    "csi.cri",
+    "csi.pmi_i11",
+    "csi.pmi_i12",
+    "csi.pmi_i13",
+    "csi.pmi_i2",
+    "csi.cqi_wb",
+    "csi.cqi_sb",
+    "csi.beam_rsrp",
+    "csi.sinr_db",
+    "csi.h_est",
+    "kpm.DRB.UEThpDl",
+    "kpm.RRU.PrbUsedDl",
+    "kpm.L1M.SS-RSRP",
+    "kpm.MR.NRScSSSINR",
+    "kpm.CARR.AverageLayersDl",
+    "ctx.n_tx",
+    "ctx.n_rx",
+    "ctx.horizon_ms",
+    "ctx.codebook",
 ]
 
 
@@ -50,8 +66,13 @@ def test_padded_shapes_follow_the_padding_dims() -> None:
 def test_targets_are_rank_pmi_beam_and_cqi() -> None:
     targets = {f.name for f in FeatureRegistry().targets()}
     assert targets == {
-        "csi.ri", "csi.pmi_i11", "csi.pmi_i12", "csi.pmi_i13", "csi.pmi_i2",
-        "csi.beam_id", "csi.cqi_wb",
+        "csi.ri",
+        "csi.pmi_i11",
+        "csi.pmi_i12",
+        "csi.pmi_i13",
+        "csi.pmi_i2",
+        "csi.beam_id",
+        "csi.cqi_wb",
     }
 
 

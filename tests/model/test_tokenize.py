@@ -60,7 +60,7 @@ def test_token_tensors_have_the_layout_shapes(small_model: LinkFM) -> None:
 def test_patches_of_absent_receive_antennas_are_padding(small_model: LinkFM) -> None:
     b = tokenize(_mixed_windows(small_model), small_model.layout, NormaliserStats())
     Ns, Nv, Nm, _ = small_model.layout.counts
-    patch_present = b.present[:, Ns + Nv: Ns + Nv + Nm]
+    patch_present = b.present[:, Ns + Nv : Ns + Nv + Nm]
     groups = SMALL.max_subbands // SMALL.patch_subbands
     # UE0: 1 rx, 8 subbands -> 2 groups x 1 rx; UE1: 2 rx, 4 sb -> 1 x 2; UE2: 4 rx, 6 sb -> 2 x 4
     assert patch_present.sum(1).tolist() == [groups * 1, 1 * 2, 2 * 4]
