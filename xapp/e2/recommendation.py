@@ -61,7 +61,10 @@ class RejectReason(IntEnum):
 
 @dataclass(frozen=True)
 class Confidence:
-    """Probability (0..1) that each decision is the best; ``beam`` 0 when none is made."""
+    """Probability (0..1) that each decision is the best; ``beam`` 0 when none is made.
+
+    Carried as float32: 0.9 comes back as 0.8999999761581421.
+    """
 
     rank: float
     pmi: float
