@@ -1,8 +1,11 @@
 """The ``linkfm`` command: one entry point with a subcommand per job.
 
-Subcommands import their implementation lazily, so ``linkfm xapp`` never loads the
-simulator (Sionna) or the training code, and a missing optional extra only affects the
-subcommand that needs it.
+Subcommands import their implementation only when they run, so ``linkfm xapp`` never
+loads the simulator (Sionna) or the training code, and a missing optional extra only
+affects the subcommand that needs it.
+
+A benchmark module has ``add_arguments(parser)`` and ``run(args) -> dict`` (printed as
+JSON); a command module has ``add_arguments(parser)`` and ``main(args) -> int``.
 """
 
 from __future__ import annotations
@@ -11,57 +14,67 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-# name -> module with `add_arguments(parser)` and `run(args) -> dict` (printed as JSON).
-BENCHMARKS: dict[str, str] = {
-    "codecs": "bench.codecs",
-    "rmr": "bench.rmr",
+# name -> (module, one-line help)
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "codecs": ("bench.codecs", "E2AP/KPM/CSI encode and decode rates for 64-UE indications"),
+    "rmr": ("bench.rmr", "pure-Python RMR throughput and round-trip latency on loopback"),
 }
 
-# name -> module with `add_arguments(parser)` and `main(args) -> int`.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("e2sim.demo", "the local demo loop (what `make demo` runs)"),
+}
 
 
-def _add_bench(subparsers: Any) -> None:
-    bench = subparsers.add_parser("bench", help="run a benchmark and print JSON figures")
-    kinds = bench.add_subparsers(dest="benchmark", required=True)
-    for name, module_name in BENCHMARKS.items():
-        parser = kinds.add_parser(name, help=f"benchmark: {name}")
-        parser.add_argument("--quick", action="store_true", help="a short run (under 30 s)")
-        parser.set_defaults(_module=module_name, _kind="bench")
-        _module_hook(module_name, "add_arguments")(parser)
+def _module(name: str) -> Any:
+    return importlib.import_module(name)
 
 
-def _module_hook(module_name: str, attr: str) -> Callable[..., Any]:
-    def hook(*args: Any) -> Any:
-        return getattr(importlib.import_module(module_name), attr)(*args)
+def bench_parser(name: str) -> argparse.ArgumentParser:
+    """The argument parser of ``linkfm bench NAME``."""
+    module_name, description = BENCHMARKS[name]
+    parser = argparse.ArgumentParser(prog=f"linkfm bench {name}", description=description)
+    parser.add_argument("--quick", action="store_true", help="a short run (under 30 s)")
+    _module(module_name).add_arguments(parser)
+    return parser
 
-    return hook
+
+def command_parser(name: str) -> argparse.ArgumentParser:
+    """The argument parser of ``linkfm NAME``."""
+    module_name, description = COMMANDS[name]
+    parser = argparse.ArgumentParser(prog=f"linkfm {name}", description=description)
+    _module(module_name).add_arguments(parser)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linkfm", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
-    _add_bench(subparsers)
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        sub = subparsers.add_parser(name, help=(module.__doc__ or name).splitlines()[0])
-        module.add_arguments(sub)
-        sub.set_defaults(_module=module_name, _kind="command")
+    bench = subparsers.add_parser(
+        "bench", help="run a benchmark and print JSON figures",
+        description="Benchmarks: " + "; ".join(f"{k}: {v[1]}" for k, v in BENCHMARKS.items()))
+    bench.add_argument("benchmark", choices=sorted(BENCHMARKS))
+    for name, (_, description) in COMMANDS.items():
+        subparsers.add_parser(name, help=description)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    module = importlib.import_module(args._module)
-    if args._kind == "bench":
-        result = module.run(args)
-        json.dump(result, sys.stdout, indent=2, sort_keys=False)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the subcommand (and benchmark name) belongs to its own parser.
+    if len(argv) >= 2 and argv[0] == "bench" and argv[1] in BENCHMARKS:
+        args = bench_parser(argv[1]).parse_args(argv[2:])
+        result = _module(BENCHMARKS[argv[1]][0]).run(args)
+        json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    return int(module.main(args))
+    if argv and argv[0] in COMMANDS:
+        args = command_parser(argv[0]).parse_args(argv[1:])
+        return int(_module(COMMANDS[argv[0]][0]).main(args))
+    build_parser().parse_args(argv)  # prints help or a usage error and exits
+    return 2
 
 
 if __name__ == "__main__":
