@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,7 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                         action_id=1, action_type="report",
                         action_definition=list(csi.encode_action_definition(
                             CsiActionDefinition(report_channel_estimate=True))))])])
-            response = await retry(lambda p=params: client.subscribe(p), Backoff(), 5)
+            response = await retry(functools.partial(client.subscribe, params), Backoff(), 5)
             entry = sub.book.accepted(response, agent.meid, RAN_FUNCTION_ID)
             await asyncio.wait_for(entry.confirmed.wait(), 10)
 
