@@ -1,0 +1,1 @@
+"""From decoded reports to per-UE windows of model features."""
