@@ -48,13 +48,13 @@ def supervised_loss(out: LinkFMOutput, y: Targets) -> tuple[torch.Tensor, dict[s
     """
     parts = head_losses(out.heads, y)
     total = torch.stack(list(parts.values())).sum()
-    report = {k: float(v) for k, v in parts.items()}
+    report = {k: float(v.detach()) for k, v in parts.items()}
     if out.exits:
         exit_total = torch.stack(
             [torch.stack(list(head_losses(h, y).values())).sum() for h in out.exits]
         ).mean()
         total = total + exit_total
-        report["exits"] = float(exit_total)
+        report["exits"] = float(exit_total.detach())
     return total, report
 
 
@@ -92,4 +92,4 @@ def reconstruction_loss(
     if not losses:
         return recon.scalar.sum() * 0.0, {}
     total = torch.stack(list(losses.values())).mean()
-    return total, {k: float(v) for k, v in losses.items()}
+    return total, {k: float(v.detach()) for k, v in losses.items()}
