@@ -55,8 +55,9 @@ def text(max_size: int, min_size: int = 0) -> st.SearchStrategy[str]:
 @st.composite
 def antenna_configs(draw: st.DrawFn) -> AntennaConfig:
     ports, n1, n2 = draw(st.sampled_from(LAYOUTS))
+    o1 = 1 if ports == 2 else draw(st.integers(1, 4))
     o2 = 1 if n2 == 1 else draw(st.integers(1, 4))
-    return AntennaConfig(ports, draw(st.integers(1, 8)), n1, n2, draw(st.integers(1, 4)), o2,
+    return AntennaConfig(ports, draw(st.integers(1, 8)), n1, n2, o1, o2,
                          draw(st.integers(1, 1024)))
 
 

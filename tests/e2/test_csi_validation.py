@@ -98,6 +98,10 @@ def test_ran_function_whose_ports_do_not_match_n1_n2_is_refused() -> None:
     assert _ran_function_reason(lambda m: setattr(m.antenna, "n_tx_ports", 8)) == "antenna_layout"
 
 
+def test_ran_function_oversampling_a_single_vertical_element_is_refused() -> None:
+    assert _ran_function_reason(lambda m: setattr(m.antenna, "o2", 4)) == "antenna_layout"
+
+
 def test_ran_function_with_an_unknown_codebook_type_is_refused() -> None:
     assert _ran_function_reason(lambda m: setattr(m.antenna, "codebook_type", 7)) == \
         "unknown_codebook"

@@ -116,6 +116,10 @@ def check_antenna(antenna: AntennaConfig) -> None:
     if 2 * antenna.n1 * antenna.n2 != antenna.n_tx_ports:
         raise _fail("antenna_layout", f"2*n1*n2 = {2 * antenna.n1 * antenna.n2} "
                     f"!= n_tx_ports {antenna.n_tx_ports}")
+    # A single vertical element (or the 2-port codebook's single beam) has nothing to oversample.
+    if (antenna.n2 == 1 and antenna.o2 != 1) or (antenna.n_tx_ports == 2 and antenna.o1 != 1):
+        raise _fail("antenna_layout", f"(N1, N2, O1, O2) = ({antenna.n1}, {antenna.n2}, "
+                    f"{antenna.o1}, {antenna.o2}): O2 must be 1 when N2 = 1, O1 when P = 2")
     in_range("beam_codebook_size", antenna.beam_codebook_size, 1, MAX_BEAM_CODEBOOK)
 
 
