@@ -59,3 +59,9 @@ def test_beam_index_zero_is_distinguished_from_no_beam() -> None:
     decoded = rec.recommendation_from_proto(rec.recommendation_to_proto(value))
     assert decoded.beam_index == 0
     assert decoded.replaces is not None and decoded.replaces.beam_index == 0
+
+
+def test_example_batch_has_one_valid_recommendation_per_ue_and_round_trips() -> None:
+    batch = rec.example_batch(n_ues=64)
+    assert len({r.ue_id for r in batch.recommendations}) == 64
+    assert rec.decode_batch(rec.encode_batch(batch)) == batch

@@ -14,6 +14,7 @@ Sans-IO, like every codec here: decoders raise only :class:`RecommendationDecode
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -325,3 +326,27 @@ def decode_ack(data: bytes) -> RecommendationAck:
     _validated(lambda: _check_ack(ack))
     return ack
 
+
+
+def example_batch(n_ues: int = 64, e2_node: str = "gnb_001_001_00000001",
+                  seed: int = 0) -> RecommendationBatch:
+    """A full batch (beam and replaced values on every UE) for benchmarks and examples.
+
+    Four-port rank 1/2 Type-I PMIs, as :func:`xapp.e2.csi.example_indication` reports them.
+    """
+    rng = random.Random(seed)
+    cell = NrCgi(b"\x00\xf1\x10", 0x12345678)
+    recs = []
+    for ue in range(n_ues):
+        rank = rng.randint(1, 2)
+        pmi = Pmi(rng.randrange(8), 0, rng.randrange(4 if rank == 1 else 2),
+                  rng.randrange(2) if rank == 2 else None)
+        recs.append(Recommendation(
+            e2_node=e2_node, cell=cell, ue_id=1000 + ue, apply_from_slot=20 * ue + 10,
+            validity_ms=20, rank=rank, pmi=pmi,
+            confidence=Confidence(rng.randrange(257) / 256, rng.randrange(257) / 256,
+                                  rng.randrange(257) / 256),
+            model_version="linkfm-example", reason=Reason.MODEL, beam_index=rng.randrange(32),
+            replaces=ReportedCsi(1, Pmi(rng.randrange(8), 0, rng.randrange(4)), 20 * ue,
+                                 beam_index=rng.randrange(32))))
+    return RecommendationBatch(e2_node, 0, 3_970_000_000 << 32, tuple(recs))
