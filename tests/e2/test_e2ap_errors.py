@@ -25,6 +25,7 @@ from xapp.e2 import (
     E2SetupResponse,
     GlobalGnbId,
     GlobalRicId,
+    IndicationType,
     RanFunction,
     RicAction,
     RicIndication,
@@ -272,3 +273,9 @@ def test_messages_outside_the_asn1_ranges_raise_encode_error(message: Any) -> No
 def test_encoding_something_that_is_not_a_message_raises_encode_error() -> None:
     with pytest.raises(EncodeError):
         encode(REQUEST_ID)  # type: ignore[arg-type]
+
+
+def test_a_pdu_over_the_size_cap_is_not_encoded() -> None:
+    indication = RicIndication(REQUEST_ID, 2, 1, IndicationType.REPORT, b"", bytes(MAX_PDU_BYTES))
+    with pytest.raises(EncodeError):
+        encode(indication)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from tests.e2.e2ap_strategies import BY_TYPE
 from xapp.e2 import (
+    MAX_PDU_BYTES,
     ActionType,
     E2apMessage,
     IndicationType,
@@ -69,3 +70,12 @@ def test_subscription_with_sixteen_actions_keeps_their_order() -> None:
 def test_benchmark_cases_round_trip(name: str) -> None:
     message = cases()[name]
     assert decode(encode(message)) == message
+
+
+def test_an_indication_just_under_the_size_cap_round_trips() -> None:
+    # Messages this long use APER length fragmentation (64 KiB fragments).
+    message = bytes(range(256)) * ((MAX_PDU_BYTES - 1024) // 256)
+    indication = RicIndication(RicRequestId(1, 1), 2, 1, IndicationType.REPORT, b"", message)
+    wire = encode(indication)
+    assert len(wire) <= MAX_PDU_BYTES
+    assert decode(wire) == indication

@@ -26,9 +26,10 @@ from xapp.errors import EncodeError
 
 __all__ = ["MAX_PDU_BYTES", "E2apDecodeError", "cause_names", "decode", "encode"]
 
-MAX_PDU_BYTES = 4 << 20
-"""Inputs longer than this (4 MiB) are refused before parsing: no E2 message this project
-exchanges comes near it, and it bounds the time and memory one decode can take."""
+MAX_PDU_BYTES = ASN1CodecPER.DEC_MAXL
+"""The largest PDU (1 MiB) the codec encodes or decodes. pycrate's decoder refuses any
+length above this (``DEC_MAXL``), so encode refuses to produce what decode cannot read,
+and decode refuses longer input before parsing, which bounds its time and memory."""
 
 _PDU = E2AP.E2AP_PDU_Descriptions.E2AP_PDU
 
@@ -52,7 +53,8 @@ def encode(message: E2apMessage) -> bytes:
 
     Raises:
         EncodeError: a value is out of its ASN.1 range or size, a cause name does not
-            exist in its group, or ``message`` is not an E2AP message dataclass.
+            exist in its group, the PDU would exceed :data:`MAX_PDU_BYTES`, or ``message``
+            is not an E2AP message dataclass.
     """
     try:
         tree = to_pdu_tree(message)
@@ -63,11 +65,14 @@ def encode(message: E2apMessage) -> bytes:
         depth = len(ASN1CodecPER._off)
         try:
             _PDU.set_val(tree)
-            return bytes(_PDU.to_aper())
+            data = bytes(_PDU.to_aper())
         except (PycrateErr, ValueError, TypeError) as err:
             raise EncodeError(f"{type(message).__name__}: {err}") from err
         finally:
             _restore_offsets(depth)
+    if len(data) > MAX_PDU_BYTES:
+        raise EncodeError(f"{type(message).__name__} is {len(data)} bytes > {MAX_PDU_BYTES}")
+    return data
 
 
 def decode(data: bytes | bytearray | memoryview) -> E2apMessage:
