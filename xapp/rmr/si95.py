@@ -124,6 +124,17 @@ class Si95Transport:
 
     async def start(self) -> None:
         _log.setLevel(self.settings.log_level)
+        try:
+            await self._listen()
+        except BaseException:
+            await self.close()  # a half-started endpoint must not keep a port
+            raise
+        if self.settings.seed_rt is not None:
+            self._load_seed(self.settings.seed_rt)
+        if self.settings.rtg_svc:
+            await self._request_table(self.settings.rtg_svc)
+
+    async def _listen(self) -> None:
         host = self.settings.bind_if or None
         server = await asyncio.start_server(self._accept, host, self.settings.port)
         self._servers.append(server)
@@ -132,10 +143,6 @@ class Si95Transport:
         ctl = self.settings.ctl_port
         if ctl is not None and ctl != self._port:
             self._servers.append(await asyncio.start_server(self._accept, host, ctl))
-        if self.settings.seed_rt is not None:
-            self._load_seed(self.settings.seed_rt)
-        if self.settings.rtg_svc:
-            await self._request_table(self.settings.rtg_svc)
 
     def _load_seed(self, path: Path) -> None:
         try:
