@@ -257,7 +257,7 @@ class GlobalGnbId:
 
     ``plmn`` is the 3-octet TBCD PLMN identity; ``gnb_id`` is the gNB id, an integer of
     ``gnb_id_bits`` bits (22..32); ``cu_up_id`` / ``du_id`` (0..2**36-1) name the gNB-CU-UP
-    or gNB-DU for split nodes.
+    or gNB-DU for split nodes. (An en-gNB id that a node may add is not kept on decode.)
     """
 
     plmn: bytes
