@@ -309,7 +309,12 @@ class Si95Transport:
             writer.close()
             self._connections.discard(conn)
             return
-        await self._read_loop(conn)
+        try:
+            await self._read_loop(conn)
+        except asyncio.CancelledError:
+            # close() cancels readers; Python 3.11's start_server then calls
+            # task.exception() on this task, which raises for a cancelled one.
+            return
 
     async def _read_loop(self, conn: _Connection) -> None:
         try:
