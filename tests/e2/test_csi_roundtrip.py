@@ -159,3 +159,18 @@ def test_ran_function_constants_are_the_documented_ones() -> None:
     assert f"RAN function id: {csi.RAN_FUNCTION_ID}" in documentation
     assert f"RAN function OID: {csi.RAN_FUNCTION_OID}" in documentation
     assert csi.RAN_FUNCTION_ID not in {2, 3, *range(142, 150)}
+
+
+def test_csi_fields_that_are_all_zero_stay_present() -> None:
+    report = CsiReport(ue_id=0, report_slot=0, csi=csi.UciCsi(1, 0, csi.Pmi(0, 0, 0), 0),
+                       sinr_db=0.0)
+    (decoded,) = csi.decode_indication_message(csi.encode_indication_message((report,)))
+    assert decoded.csi == csi.UciCsi(1, 0, csi.Pmi(0, 0, 0), 0)
+    assert decoded.sinr_db == 0.0
+
+
+def test_a_report_with_no_optional_part_decodes_with_every_part_absent() -> None:
+    (decoded,) = csi.decode_indication_message(
+        csi.encode_indication_message((CsiReport(ue_id=5, report_slot=9),)))
+    assert decoded == CsiReport(ue_id=5, report_slot=9)
+    assert decoded.csi is None and decoded.sinr_db is None and decoded.channel_estimate is None

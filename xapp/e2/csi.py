@@ -238,19 +238,26 @@ def decode_indication_header(data: bytes) -> CsiIndicationHeader:
 
 
 def _report_to_proto(report: CsiReport) -> pb.UeCsiReport:
+    # Fields are set in place on the parent: building sub-messages and copying them in
+    # costs twice as much (measured: 7.5 vs 4 us per UE).
     message = pb.UeCsiReport(ue_id=report.ue_id, report_slot=report.report_slot)
     if report.csi is not None:
-        c = report.csi
-        message.csi.CopyFrom(pb.UciCsi(ri=c.ri, cri=c.cri, pmi=pmi_to_proto(c.pmi),
-                                       wideband_cqi=c.wideband_cqi, subband_cqi=c.subband_cqi))
-    message.beams.extend(pb.BeamRsrp(beam_index=b.beam_index, rsrp_dbm=b.rsrp_dbm)
-                         for b in report.beams)
+        c, uci = report.csi, message.csi
+        uci.ri, uci.cri, uci.wideband_cqi = c.ri, c.cri, c.wideband_cqi
+        uci.subband_cqi.extend(c.subband_cqi)
+        uci.pmi.i11, uci.pmi.i12, uci.pmi.i2 = c.pmi.i11, c.pmi.i12, c.pmi.i2
+        if c.pmi.i13 is not None:
+            uci.pmi.i13 = c.pmi.i13
+    for beam in report.beams:
+        item = message.beams.add()
+        item.beam_index, item.rsrp_dbm = beam.beam_index, beam.rsrp_dbm
     if report.sinr_db is not None:
         message.sinr_db = report.sinr_db
     if report.channel_estimate is not None:
-        e = report.channel_estimate
-        message.channel_estimate.CopyFrom(pb.ChannelEstimate(
-            dtype=cast(pb.ChannelDtype, int(e.dtype)), shape=e.shape, scale=e.scale, data=e.data))
+        e, estimate = report.channel_estimate, message.channel_estimate
+        estimate.dtype = cast(pb.ChannelDtype, int(e.dtype))
+        estimate.shape.extend(e.shape)
+        estimate.scale, estimate.data = e.scale, e.data
     return message
 
 
