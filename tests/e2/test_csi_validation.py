@@ -330,3 +330,15 @@ def test_encoder_refuses_beams_with_a_nan_rsrp() -> None:
     report = CsiReport(ue_id=1, report_slot=0, beams=(BeamRsrp(0, float("nan")),))
     with pytest.raises(EncodeError, match="not_finite"):
         csi.encode_indication_message((report,))
+
+
+def test_more_beams_than_a_report_may_carry_are_too_many() -> None:
+    def many_beams(report: pb.UeCsiReport) -> None:
+        for index in range(100, 100 + 64):
+            report.beams.add(beam_index=index, rsrp_dbm=-90.0)
+
+    assert _report_reason(many_beams) == "too_many"
+
+
+def test_more_subband_cqis_than_subbands_can_exist_are_too_many() -> None:
+    assert _report_reason(lambda r: r.csi.subband_cqi.extend([1] * 300)) == "too_many"

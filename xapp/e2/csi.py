@@ -262,6 +262,11 @@ def _report_to_proto(report: CsiReport) -> pb.UeCsiReport:
 
 
 def _report_from_proto(message: pb.UeCsiReport) -> CsiReport:
+    # Count before converting: a 16 MB input could otherwise carry a million beams.
+    if len(message.beams) > csi_rules.MAX_BEAMS_PER_REPORT:
+        raise CsiDecodeError("too_many", f"{len(message.beams)} beams in one report")
+    if len(message.csi.subband_cqi) > csi_rules.MAX_SUBBANDS:
+        raise CsiDecodeError("too_many", f"{len(message.csi.subband_cqi)} subband CQIs")
     csi = None
     if message.HasField("csi"):
         c = message.csi
