@@ -85,9 +85,10 @@ def decode(data: bytes | bytearray | memoryview) -> E2apMessage:
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise E2apDecodeError("bad_value", f"expected bytes, got {type(data).__name__}")
-    if len(data) > MAX_PDU_BYTES:
-        raise E2apDecodeError("too_large", f"{len(data)} bytes > {MAX_PDU_BYTES}")
-    if len(data) == 0:
+    size = data.nbytes if isinstance(data, memoryview) else len(data)
+    if size > MAX_PDU_BYTES:
+        raise E2apDecodeError("too_large", f"{size} bytes > {MAX_PDU_BYTES}")
+    if size == 0:
         raise E2apDecodeError("aper", "empty input")
     with PYCRATE_LOCK:
         tree = _parse(bytes(data))

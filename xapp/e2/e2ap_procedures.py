@@ -164,10 +164,10 @@ def from_pdu_tree(tree: Tree) -> E2apMessage:
     return procedure.read(_collect(procedure.container, fields))
 
 
-def _collect(container: str, fields: list[Tree]) -> ies.IeValues:
+def _collect(container: str, fields: list[Tree]) -> IeValues:
     """The IE values of a container by id, checking types, duplicates and presence."""
     specs = {spec.ie_id: spec for spec in ies.CONTAINERS[container]}
-    values: ies.IeValues = {}
+    values: IeValues = {}
     for field in fields:
         field = ies.read_dict(field, container)
         ie_id = ies.read_int(ies.read_field(field, "id", container), "IE id")
