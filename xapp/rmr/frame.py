@@ -66,7 +66,8 @@ _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 def _swap32(value: int) -> int:
     """The integer whose big-endian bytes are ``value``'s little-endian bytes."""
-    return int.from_bytes(value.to_bytes(4, "little"), "big")
+    return (((value & 0xFF) << 24) | ((value & 0xFF00) << 8) | ((value >> 8) & 0xFF00)
+            | (value >> 24))
 
 
 class RmrFrameError(MalformedInput):
@@ -97,8 +98,11 @@ def _c_string(value: str, size: int, name: str) -> bytes:
     return raw
 
 
-def encode_frame(msg: RmrMessage) -> bytes:
+def encode_frame(msg: RmrMessage, *, src: str | None = None, srcip: str | None = None) -> bytes:
     """The complete SI95 frame (transport header + RMR v3 header + d1 + payload) for ``msg``.
+
+    ``src``/``srcip``, when given, replace the message's own (a transport stamps its
+    name this way without copying the message).
 
     Raises:
         EncodeError: a field does not fit its wire slot (xid not 32 bytes, meid over 31
@@ -112,14 +116,14 @@ def encode_frame(msg: RmrMessage) -> bytes:
         raise EncodeError(f"call_id must be 0..255, got {msg.call_id}")
     if not 0 <= msg.flags <= 0xFFFFFFFF:
         raise EncodeError(f"flags must fit uint32, got {msg.flags}")
-    src = _c_string(msg.src, SRC_MAX, "src")
-    srcip = _c_string(msg.srcip, SRC_MAX, "srcip")
+    src_raw = _c_string(msg.src if src is None else src, SRC_MAX, "src")
+    srcip_raw = _c_string(msg.srcip if srcip is None else srcip, SRC_MAX, "srcip")
     meid = _c_string(msg.meid, MEID_MAX, "meid")
     total = MIN_FRAME_LEN + len(msg.trace) + D1_LEN + len(msg.payload)
     header = _HEADER.pack(
         _swap32(total), total, b"$", msg.mtype, len(msg.payload), RMR_VERSION, msg.xid,
-        src, meid, _swap32(msg.flags), RMR_HEADER_LEN, len(msg.trace), D1_LEN, 0,
-        msg.sub_id, srcip,
+        src_raw, meid, _swap32(msg.flags), RMR_HEADER_LEN, len(msg.trace), D1_LEN, 0,
+        msg.sub_id, srcip_raw,
     )
     return b"".join((header, msg.trace, bytes((msg.call_id, 0, 0, 0)), msg.payload))
 

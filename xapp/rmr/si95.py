@@ -87,6 +87,8 @@ class Si95Transport:
         self.settings = settings
         self.counters = RmrCounters()
         self._port = settings.port
+        self._source_name = settings.source_name(self._port)
+        self._source_ip = settings.source_ip(self._port)
         self._routes = RouteTableLoader(self._own_names())
         self._queue: asyncio.Queue[RmrMessage | None] = asyncio.Queue(queue_size)
         self._servers: list[asyncio.Server] = []
@@ -100,11 +102,11 @@ class Si95Transport:
     # -- identity and state ------------------------------------------------------------
 
     def _own_names(self) -> set[str]:
-        return {self.settings.source_name(self._port), self.settings.source_ip(self._port)}
+        return {self._source_name, self._source_ip}
 
     @property
     def source_name(self) -> str:
-        return self.settings.source_name(self._port)
+        return self._source_name
 
     @property
     def port(self) -> int:
@@ -139,6 +141,8 @@ class Si95Transport:
         server = await asyncio.start_server(self._accept, host, self.settings.port)
         self._servers.append(server)
         self._port = int(server.sockets[0].getsockname()[1])
+        self._source_name = self.settings.source_name(self._port)
+        self._source_ip = self.settings.source_ip(self._port)
         self._routes.own_names = frozenset(self._own_names())
         ctl = self.settings.ctl_port
         if ctl is not None and ctl != self._port:
@@ -157,7 +161,7 @@ class Si95Transport:
         request = RmrMessage(MessageType.RMRRM_REQ_TABLE, f"{self.source_name}\n".encode(),
                              xid=new_xid())
         conn = await self._outbound_connection(rtg_svc, wait=True)
-        if conn is None or not await conn.write(encode_frame(self._stamp(request))):
+        if conn is None or not await conn.write(self._encode(request)):
             _log.warning("route table request to RMR_RTG_SVC %s failed", rtg_svc)
 
     async def close(self) -> None:
@@ -168,7 +172,9 @@ class Si95Transport:
             server.close()
         for task in list(self._connecting.values()):
             task.cancel()
-        tasks = [conn.task for conn in self._connections if conn.task is not None]
+        current = asyncio.current_task()  # close() may be called from a handler
+        tasks = [conn.task for conn in self._connections
+                 if conn.task is not None and conn.task is not current]
         for conn in list(self._connections):
             conn.writer.close()
         for task in tasks:
@@ -195,11 +201,9 @@ class Si95Transport:
 
     # -- sending -------------------------------------------------------------------------
 
-    def _stamp(self, msg: RmrMessage) -> RmrMessage:
-        src, srcip = self.source_name, self.settings.source_ip(self._port)
-        if msg.src == src and msg.srcip == srcip:
-            return msg
-        return replace(msg, src=src, srcip=srcip)
+    def _encode(self, msg: RmrMessage) -> bytes:
+        """The frame for ``msg`` with this endpoint's name in src and srcip."""
+        return encode_frame(msg, src=self.source_name, srcip=self._source_ip)
 
     async def send(self, msg: RmrMessage) -> SendResult:
         table = self._routes.active
@@ -210,7 +214,7 @@ class Si95Transport:
         if not endpoints:
             self.counters.dropped += 1
             return SendResult(reason="no_route")
-        frame = encode_frame(self._stamp(msg))
+        frame = self._encode(msg)
         delivered: list[str] = []
         failed: list[str] = []
         for endpoint in endpoints:
@@ -224,7 +228,7 @@ class Si95Transport:
         return SendResult(tuple(delivered), tuple(failed), "send_failed" if failed else "")
 
     async def rts(self, received: RmrMessage, mtype: int, payload: bytes) -> bool:
-        frame = encode_frame(self._stamp(received.reply(mtype, payload)))
+        frame = self._encode(received.reply(mtype, payload))
         if received.src:
             conn = await self._outbound_connection(received.src, wait=True)
             if conn is not None and await conn.write(frame):
