@@ -25,6 +25,7 @@ from xapp.e2.csi import (
     ReportStyle,
     UciCsi,
 )
+from xapp.e2.csi_rules import i11_choices, i13_choices
 from xapp.e2.recommendation import (
     Confidence,
     Reason,
@@ -40,7 +41,7 @@ MAX_UE_ID = 2**40 - 1
 UINT64 = st.integers(0, 2**64 - 1)
 # (ports, N1, N2) of the Type-I single-panel layouts with P = 2 N1 N2.
 LAYOUTS = [(2, 1, 1), (4, 2, 1), (8, 4, 1), (8, 2, 2), (12, 6, 1), (12, 3, 2), (16, 8, 1),
-           (16, 4, 2), (24, 6, 2), (24, 4, 3), (32, 8, 2), (32, 4, 4), (32, 16, 1)]
+           (16, 4, 2), (24, 6, 2), (24, 4, 3), (24, 12, 1), (32, 8, 2), (32, 4, 4), (32, 16, 1)]
 
 
 def f32(low: float, high: float) -> st.SearchStrategy[float]:
@@ -103,13 +104,13 @@ def headers() -> st.SearchStrategy[CsiIndicationHeader]:
 @st.composite
 def pmis(draw: st.DrawFn, rank: int, antenna: AntennaConfig | None = None) -> Pmi:
     """A PMI valid at ``rank``: for a known antenna within its codebook, else generic."""
-    i11 = draw(st.integers(0, (antenna.n1 * antenna.o1 if antenna else 64) - 1))
+    i11 = draw(st.integers(0, (i11_choices(rank, antenna) if antenna else 64) - 1))
     i12 = draw(st.integers(0, (antenna.n2 * antenna.o2 if antenna else 64) - 1))
     i2 = draw(st.integers(0, 3 if rank == 1 else 1))
-    with_i13 = 2 <= rank <= 4 and (antenna is None or antenna.n_tx_ports > 2)
-    if with_i13 and antenna is None:
-        with_i13 = draw(st.booleans())
-    return Pmi(i11, i12, i2, draw(st.integers(0, 3)) if with_i13 else None)
+    i13_size = i13_choices(rank, antenna) if antenna else 4 * draw(st.booleans())
+    if not 2 <= rank <= 4:
+        i13_size = 0
+    return Pmi(i11, i12, i2, draw(st.integers(0, i13_size - 1)) if i13_size else None)
 
 
 @st.composite

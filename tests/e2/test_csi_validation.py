@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from schemas import e2sm_csi_pb2 as pb
-from xapp.e2 import csi
+from xapp.e2 import csi, csi_rules
 from xapp.e2.csi import (
     BeamRsrp,
     ChannelEstimate,
@@ -342,3 +342,52 @@ def test_more_beams_than_a_report_may_carry_are_too_many() -> None:
 
 def test_more_subband_cqis_than_subbands_can_exist_are_too_many() -> None:
     assert _report_reason(lambda r: r.csi.subband_cqi.extend([1] * 300)) == "too_many"
+
+
+# --- Type-I codebook tables (TS 38.214 5.2.2.2.1) ----------------------------------------------
+
+def _antenna(ports: int, n1: int, n2: int) -> csi.AntennaConfig:
+    return csi.AntennaConfig(ports, 4, n1, n2, 4, 1 if n2 == 1 else 4, 32)
+
+
+@pytest.mark.parametrize(("ports", "n1", "n2", "rank", "i13_values"), [
+    (4, 2, 1, 2, 2),  # Table 5.2.2.2.1-3: N1 = 2, N2 = 1 -> k1 in {0, O1}
+    (8, 4, 1, 2, 4),
+    (8, 2, 2, 2, 4),
+    (4, 2, 1, 3, 1),  # Table 5.2.2.2.1-4: (2, 1) -> only (O1, 0)
+    (8, 4, 1, 4, 3),
+    (8, 2, 2, 3, 3),
+    (12, 6, 1, 3, 4),
+    (12, 3, 2, 4, 4),
+    (16, 4, 2, 3, 4),  # P >= 16: i13 in 0..3
+])
+def test_i13_accepts_exactly_the_offsets_of_the_codebook_table(
+        ports: int, n1: int, n2: int, rank: int, i13_values: int) -> None:
+    antenna = _antenna(ports, n1, n2)
+    for i13 in range(i13_values):
+        csi_rules.check_pmi(Pmi(0, 0, 0, i13), rank, antenna)
+    with pytest.raises(CsiDecodeError) as info:
+        csi_rules.check_pmi(Pmi(0, 0, 0, i13_values), rank, antenna)
+    assert info.value.reason == "inconsistent_pmi"
+
+
+def test_i11_is_halved_for_ranks_3_and_4_with_16_or_more_ports() -> None:
+    antenna = _antenna(16, 4, 2)  # N1 O1 = 16
+    csi_rules.check_pmi(Pmi(15, 0, 0, 0), 2, antenna)
+    csi_rules.check_pmi(Pmi(7, 0, 0, 0), 3, antenna)
+    with pytest.raises(CsiDecodeError) as info:
+        csi_rules.check_pmi(Pmi(8, 0, 0, 0), 3, antenna)
+    assert info.value.reason == "out_of_range"
+
+
+def test_two_port_pmi_never_carries_i13() -> None:
+    antenna = csi.AntennaConfig(2, 2, 1, 1, 1, 1, 8)
+    csi_rules.check_pmi(Pmi(0, 0, 1), 2, antenna)
+    with pytest.raises(CsiDecodeError) as info:
+        csi_rules.check_pmi(Pmi(0, 0, 1, 0), 2, antenna)
+    assert info.value.reason == "inconsistent_pmi"
+
+
+def test_antenna_layout_must_be_one_of_the_specified_n1_n2_pairs() -> None:
+    assert _ran_function_reason(lambda m: (setattr(m.antenna, "n1", 1),
+                                           setattr(m.antenna, "n2", 2))) == "antenna_layout"

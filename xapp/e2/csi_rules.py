@@ -45,7 +45,13 @@ MAX_BEAMS_PER_REPORT = 64
 MAX_BEAM_CODEBOOK = 1024
 MAX_PMI_INDEX = 64  # N1 * O1 and N2 * O2 are at most 16 * 4
 MAX_TEXT = 150
-TX_PORT_COUNTS = frozenset({2, 4, 8, 12, 16, 24, 32})
+# TS 38.214 Table 5.2.2.2.1-2: the supported (N1, N2) per port count P = 2 N1 N2.
+LAYOUTS: dict[int, frozenset[tuple[int, int]]] = {
+    2: frozenset({(1, 1)}), 4: frozenset({(2, 1)}), 8: frozenset({(2, 2), (4, 1)}),
+    12: frozenset({(3, 2), (6, 1)}), 16: frozenset({(4, 2), (8, 1)}),
+    24: frozenset({(4, 3), (6, 2), (12, 1)}), 32: frozenset({(4, 4), (8, 2), (16, 1)})}
+TX_PORT_COUNTS = frozenset(LAYOUTS)
+_I13_RANK34_BELOW_16_PORTS = {(2, 1): 1, (4, 1): 3, (6, 1): 4, (2, 2): 3, (3, 2): 4}
 SCS_KHZ = frozenset({15, 30, 60, 120, 240})
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 
@@ -81,27 +87,51 @@ def _unique(name: str, values: Iterable[int]) -> None:
         seen.add(value)
 
 
+def i13_choices(rank: int, antenna: AntennaConfig) -> int:
+    """How many second-beam offsets (k1, k2) i13 selects from; 0 when the PMI has no i13.
+
+    TS 38.214 Table 5.2.2.2.1-3 (rank 2) and 5.2.2.2.1-4 (ranks 3-4 with P < 16); ranks
+    3-4 with P >= 16 use four offsets.
+    """
+    if not 2 <= rank <= 4 or antenna.n_tx_ports == 2:
+        return 0
+    layout = (antenna.n1, antenna.n2)
+    if rank == 2:
+        return 2 if layout == (2, 1) else 4
+    if antenna.n_tx_ports >= 16:
+        return 4
+    return _I13_RANK34_BELOW_16_PORTS.get(layout, 4)
+
+
+def i11_choices(rank: int, antenna: AntennaConfig) -> int:
+    """Values of i11: N1 O1, halved for ranks 3-4 with P >= 16 (TS 38.214 5.2.2.2.1)."""
+    full = antenna.n1 * antenna.o1
+    return full // 2 if 3 <= rank <= 4 and antenna.n_tx_ports >= 16 else full
+
+
 def check_pmi(pmi: Pmi, rank: int, antenna: AntennaConfig | None = None) -> None:
     """PMI fields consistent with ``rank`` (and with the codebook when ``antenna`` is known).
 
     i2 is 0..3 at rank 1 and 0..1 above; i13 exists exactly for ranks 2..4 with more than
-    two ports (with an unknown port count it may be absent, for 2-port nodes).
+    two ports (with an unknown port count it may be absent, for 2-port nodes), and with a
+    known antenna i13 and i11 stay within :func:`i13_choices` and :func:`i11_choices`.
     """
     in_range("rank", rank, 1, 8)
-    i11_size = antenna.n1 * antenna.o1 if antenna else MAX_PMI_INDEX
+    i11_size = i11_choices(rank, antenna) if antenna else MAX_PMI_INDEX
     i12_size = antenna.n2 * antenna.o2 if antenna else MAX_PMI_INDEX
     in_range("pmi.i11", pmi.i11, 0, i11_size - 1)
     in_range("pmi.i12", pmi.i12, 0, i12_size - 1)
     if pmi.i2 > (3 if rank == 1 else 1) or pmi.i2 < 0:
         raise _fail("inconsistent_pmi", f"i2={pmi.i2} not allowed at rank {rank}")
-    has_i13 = 2 <= rank <= 4 and (antenna is None or antenna.n_tx_ports > 2)
+    i13_size = i13_choices(rank, antenna) if antenna else (4 if 2 <= rank <= 4 else 0)
     if pmi.i13 is None:
-        if has_i13 and antenna is not None:
+        if i13_size and antenna is not None:
             raise _fail("inconsistent_pmi", f"rank {rank} needs i13")
         return
-    if not has_i13:
+    if not i13_size:
         raise _fail("inconsistent_pmi", f"i13 not allowed at rank {rank}")
-    in_range("pmi.i13", pmi.i13, 0, 3)
+    if not 0 <= pmi.i13 < i13_size:
+        raise _fail("inconsistent_pmi", f"i13={pmi.i13} not in 0..{i13_size - 1} at rank {rank}")
 
 
 def check_antenna(antenna: AntennaConfig) -> None:
@@ -113,9 +143,9 @@ def check_antenna(antenna: AntennaConfig) -> None:
         in_range(name, getattr(antenna, name), 1, 16)
     for name in ("o1", "o2"):
         in_range(name, getattr(antenna, name), 1, 4)
-    if 2 * antenna.n1 * antenna.n2 != antenna.n_tx_ports:
-        raise _fail("antenna_layout", f"2*n1*n2 = {2 * antenna.n1 * antenna.n2} "
-                    f"!= n_tx_ports {antenna.n_tx_ports}")
+    if (antenna.n1, antenna.n2) not in LAYOUTS[antenna.n_tx_ports]:
+        raise _fail("antenna_layout", f"(N1, N2) = ({antenna.n1}, {antenna.n2}) is not a "
+                    f"{antenna.n_tx_ports}-port layout: {sorted(LAYOUTS[antenna.n_tx_ports])}")
     # A single vertical element (or the 2-port codebook's single beam) has nothing to oversample.
     if (antenna.n2 == 1 and antenna.o2 != 1) or (antenna.n_tx_ports == 2 and antenna.o1 != 1):
         raise _fail("antenna_layout", f"(N1, N2, O1, O2) = ({antenna.n1}, {antenna.n2}, "
