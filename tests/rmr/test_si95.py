@@ -15,7 +15,7 @@ from xapp.rmr.frame import FrameDecoder, encode_frame
 from xapp.rmr.message import RmrMessage
 from xapp.rmr.mtypes import MessageType
 from xapp.rmr.si95 import Si95Transport
-from xapp.rmr.transport import RmrError, RmrTransport
+from xapp.rmr.transport import RmrError, RmrSendFailed, RmrTransport
 
 REC = MessageType.LINKFM_RECOMMENDATION
 
@@ -66,6 +66,17 @@ def test_send_of_an_unrouted_mtype_is_refused_as_no_route(tmp_path: Path) -> Non
         try:
             result = await endpoint.send(RmrMessage(REC))
             assert not result and result.reason == "no_route"
+        finally:
+            await endpoint.close()
+    run(scenario())
+
+
+def test_call_without_a_route_fails_at_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        endpoint = await start_peer(settings_for(tmp_path, free_port(), table()))
+        try:
+            with pytest.raises(RmrSendFailed, match="no_route"):
+                await endpoint.call(RmrMessage(REC), timeout=30)
         finally:
             await endpoint.close()
     run(scenario())

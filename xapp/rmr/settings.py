@@ -77,8 +77,11 @@ class RmrSettings:
     def to_env(self) -> dict[str, str]:
         """The environment librmr needs to behave like these settings."""
         env = {"RMR_ASYNC_CONN": "1" if self.async_conn else "0",
-               "RMR_LOG_VLEVEL": str(self.log_vlevel),
-               "RMR_RTG_SVC": self.rtg_svc or "-1"}
+               "RMR_LOG_VLEVEL": str(self.log_vlevel)}
+        # Without rtg_svc, RMR_RTG_SVC stays unset rather than -1: -1 would make librmr
+        # ignore Route Manager pushes on RMR_CTL_PORT, which this backend accepts.
+        if self.rtg_svc:
+            env["RMR_RTG_SVC"] = self.rtg_svc
         if self.bind_if:
             env["RMR_BIND_IF"] = self.bind_if
         if self.seed_rt is not None:
