@@ -42,6 +42,7 @@ from pycrate_core.charpy import Charpy
 
 from schemas import e2sm_kpm_asn
 from xapp.e2 import _kpm_values as tree
+from xapp.e2._kpm_ies import ValueTreeError
 from xapp.e2._pycrate_lock import PYCRATE_LOCK
 from xapp.e2.kpm_types import (
     Guami,
@@ -146,7 +147,7 @@ def _read(read: Callable[[Any], T], value: Any, what: str) -> T:
         return read(value)
     except KpmDecodeError:
         raise
-    except tree.ValueTreeError as err:
+    except ValueTreeError as err:
         raise KpmDecodeError(err.reason, f"{what}: {err.detail}") from err
     except Exception as err:  # a tree with an unexpected shape (unknown extension values)
         raise KpmDecodeError("content", f"{what}: {type(err).__name__}: {err}") from err
@@ -178,7 +179,7 @@ def decode_event_trigger(data: bytes | bytearray | memoryview) -> KpmEventTrigge
     def read(t: Any) -> KpmEventTrigger:
         kind, fmt = t["eventDefinition-formats"]
         if kind != "eventDefinition-Format1":
-            raise tree.ValueTreeError("unsupported_format", f"event trigger {kind}")
+            raise ValueTreeError("unsupported_format", f"event trigger {kind}")
         return KpmEventTrigger(fmt["reportingPeriod"])
 
     return _decode(_EVENT_TRIGGER, data, read, "event trigger")
