@@ -26,15 +26,30 @@ PAYLOAD_SIZES = (100, 4096)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--messages", type=int, default=0,
-                        help="messages per throughput run (default 50000, 5000 with --quick)")
-    parser.add_argument("--calls", type=int, default=0,
-                        help="call/reply round trips (default 5000, 1000 with --quick)")
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=0,
+        help="messages per throughput run (default 50000, 5000 with --quick)",
+    )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=0,
+        help="call/reply round trips (default 5000, 1000 with --quick)",
+    )
 
 
 def _codec_rates(payload_size: int, seconds: float) -> dict[str, Any]:
-    msg = RmrMessage(REC, bytes(payload_size), sub_id=7, meid="gnb_001_001_00000001",
-                     xid=new_xid(), src="linkfm:4560", srcip="10.0.0.1:4560")
+    msg = RmrMessage(
+        REC,
+        bytes(payload_size),
+        sub_id=7,
+        meid="gnb_001_001_00000001",
+        xid=new_xid(),
+        src="linkfm:4560",
+        srcip="10.0.0.1:4560",
+    )
     frame = encode_frame(msg)
     stream = frame * 1000
     streamed = rate(lambda: FrameDecoder().feed(stream), seconds)
@@ -47,8 +62,9 @@ def _codec_rates(payload_size: int, seconds: float) -> dict[str, Any]:
 
 
 def _settings(port: int) -> RmrSettings:
-    return RmrSettings(port=port, bind_if="127.0.0.1", src_id="127.0.0.1", ctl_port=None,
-                       async_conn=False)
+    return RmrSettings(
+        port=port, bind_if="127.0.0.1", src_id="127.0.0.1", ctl_port=None, async_conn=False
+    )
 
 
 async def _pair() -> tuple[Si95Transport, Si95Transport]:
@@ -79,8 +95,11 @@ async def _throughput(payload_size: int, count: int) -> dict[str, float]:
             await sender.send(RmrMessage(REC, payload))
         await receiving
         elapsed = time.perf_counter() - start
-        return {"messages": count, "msgs_per_s": count / elapsed,
-                "payload_MB_per_s": count * payload_size / elapsed / 1e6}
+        return {
+            "messages": count,
+            "msgs_per_s": count / elapsed,
+            "payload_MB_per_s": count * payload_size / elapsed / 1e6,
+        }
     finally:
         await sender.close()
         await receiver.close()

@@ -21,8 +21,10 @@ LIMIT_S = 60.0  # generous: a hung test must fail, not block the suite
 
 def run(coro: Awaitable[T]) -> T:
     """Run one test scenario on a fresh event loop, bounded in time."""
+
     async def bounded() -> T:
         return await asyncio.wait_for(coro, LIMIT_S)
+
     return asyncio.run(bounded())
 
 
@@ -36,9 +38,14 @@ def settings_for(tmp_path: Path, port: int, routes: str | None, **overrides: obj
     if routes is not None:
         seed = tmp_path / f"seed-{port}.rt"
         seed.write_text(routes)
-    base: dict[str, object] = {"port": port, "bind_if": "127.0.0.1", "seed_rt": seed,
-                               "src_id": "127.0.0.1", "ctl_port": free_port(),
-                               "async_conn": False}
+    base: dict[str, object] = {
+        "port": port,
+        "bind_if": "127.0.0.1",
+        "seed_rt": seed,
+        "src_id": "127.0.0.1",
+        "ctl_port": free_port(),
+        "async_conn": False,
+    }
     base.update(overrides)
     return RmrSettings(**base)  # type: ignore[arg-type]
 

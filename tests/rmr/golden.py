@@ -34,26 +34,26 @@ def golden_frame(
         f[4:8] = total.to_bytes(4, "big")
         f[8] = ord("$")
     h = TP
-    f[h + 0:h + 4] = mtype.to_bytes(4, "big", signed=True)
-    f[h + 4:h + 8] = len(payload).to_bytes(4, "big")
-    f[h + 8:h + 12] = version.to_bytes(4, "big")
-    f[h + 12:h + 44] = xid
-    f[h + 76:h + 76 + len(src)] = src
-    f[h + 140:h + 140 + len(meid)] = meid
-    f[h + 192:h + 196] = flags.to_bytes(4, "little")
-    f[h + 196:h + 200] = len0.to_bytes(4, "big")
-    f[h + 200:h + 204] = len(trace).to_bytes(4, "big")
-    f[h + 204:h + 208] = (4).to_bytes(4, "big")
-    f[h + 208:h + 212] = len(d2).to_bytes(4, "big")
-    f[h + 212:h + 216] = sub_id.to_bytes(4, "big", signed=True)
-    f[h + 216:h + 216 + len(srcip)] = srcip
-    f[h + 280:h + len0] = header_extra
+    f[h + 0 : h + 4] = mtype.to_bytes(4, "big", signed=True)
+    f[h + 4 : h + 8] = len(payload).to_bytes(4, "big")
+    f[h + 8 : h + 12] = version.to_bytes(4, "big")
+    f[h + 12 : h + 44] = xid
+    f[h + 76 : h + 76 + len(src)] = src
+    f[h + 140 : h + 140 + len(meid)] = meid
+    f[h + 192 : h + 196] = flags.to_bytes(4, "little")
+    f[h + 196 : h + 200] = len0.to_bytes(4, "big")
+    f[h + 200 : h + 204] = len(trace).to_bytes(4, "big")
+    f[h + 204 : h + 208] = (4).to_bytes(4, "big")
+    f[h + 208 : h + 212] = len(d2).to_bytes(4, "big")
+    f[h + 212 : h + 216] = sub_id.to_bytes(4, "big", signed=True)
+    f[h + 216 : h + 216 + len(srcip)] = srcip
+    f[h + 280 : h + len0] = header_extra
     at = h + len0
-    f[at:at + len(trace)] = trace
+    f[at : at + len(trace)] = trace
     at += len(trace)
     f[at] = call_id
     at += 4
-    f[at:at + len(d2)] = d2
+    f[at : at + len(d2)] = d2
     at += len(d2)
     f[at:] = payload
     return bytes(f)

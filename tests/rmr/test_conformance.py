@@ -40,11 +40,18 @@ def test_endpoint_listens_on_its_data_port(backend: str, tmp_path: Path) -> None
                 assert sock.getpeername()[1] == port
         finally:
             await dut.close()
+
     run(scenario())
 
 
-async def _pair(backend: str, tmp_path: Path, dut_routes: list[str], peer_routes: list[str],
-                dut_port: int, peer_port: int) -> tuple[RmrTransport, RmrTransport]:
+async def _pair(
+    backend: str,
+    tmp_path: Path,
+    dut_routes: list[str],
+    peer_routes: list[str],
+    dut_port: int,
+    peer_port: int,
+) -> tuple[RmrTransport, RmrTransport]:
     peer = await start_peer(settings_for(tmp_path, peer_port, table(*peer_routes)))
     dut = await start(backend, settings_for(tmp_path, dut_port, table(*dut_routes)))
     return dut, peer
@@ -53,8 +60,9 @@ async def _pair(backend: str, tmp_path: Path, dut_routes: list[str], peer_routes
 def test_ten_thousand_messages_arrive_complete_and_in_order(backend: str, tmp_path: Path) -> None:
     async def scenario() -> None:
         dut_port, peer_port = free_port(), free_port()
-        dut, peer = await _pair(backend, tmp_path, [f"mse|{REC}|-1|{addr(peer_port)}"], [],
-                                dut_port, peer_port)
+        dut, peer = await _pair(
+            backend, tmp_path, [f"mse|{REC}|-1|{addr(peer_port)}"], [], dut_port, peer_port
+        )
         try:
             receiving = asyncio.create_task(take(peer, 10_000))
             for seq in range(10_000):
@@ -64,15 +72,18 @@ def test_ten_thousand_messages_arrive_complete_and_in_order(backend: str, tmp_pa
         finally:
             await dut.close()
             await peer.close()
+
     run(scenario())
 
 
 def test_ten_thousand_messages_are_received_complete_and_in_order(
-        backend: str, tmp_path: Path) -> None:
+    backend: str, tmp_path: Path
+) -> None:
     async def scenario() -> None:
         dut_port, peer_port = free_port(), free_port()
-        dut, peer = await _pair(backend, tmp_path, [], [f"mse|{REC}|-1|{addr(dut_port)}"],
-                                dut_port, peer_port)
+        dut, peer = await _pair(
+            backend, tmp_path, [], [f"mse|{REC}|-1|{addr(dut_port)}"], dut_port, peer_port
+        )
         try:
             receiving = asyncio.create_task(take(dut, 10_000))
             for seq in range(10_000):
@@ -82,15 +93,18 @@ def test_ten_thousand_messages_are_received_complete_and_in_order(
         finally:
             await dut.close()
             await peer.close()
+
     run(scenario())
 
 
 def test_return_to_sender_reaches_the_sender_with_the_same_xid(
-        backend: str, tmp_path: Path) -> None:
+    backend: str, tmp_path: Path
+) -> None:
     async def scenario() -> None:
         dut_port, peer_port = free_port(), free_port()
-        dut, peer = await _pair(backend, tmp_path, [], [f"mse|12010|-1|{addr(dut_port)}"],
-                                dut_port, peer_port)
+        dut, peer = await _pair(
+            backend, tmp_path, [], [f"mse|12010|-1|{addr(dut_port)}"], dut_port, peer_port
+        )
         try:
             xid = bytes(range(100, 132))
             await peer.send(RmrMessage(12010, b"sub-req", meid="gnb_1", xid=xid))
@@ -104,6 +118,7 @@ def test_return_to_sender_reaches_the_sender_with_the_same_xid(
         finally:
             await dut.close()
             await peer.close()
+
     run(scenario())
 
 
@@ -116,32 +131,37 @@ async def _answer(peer: RmrTransport, count: int) -> None:
 def test_calls_get_their_own_replies_matched_on_the_xid(backend: str, tmp_path: Path) -> None:
     async def scenario() -> None:
         dut_port, peer_port = free_port(), free_port()
-        dut, peer = await _pair(backend, tmp_path, [f"mse|{REC}|-1|{addr(peer_port)}"], [],
-                                dut_port, peer_port)
+        dut, peer = await _pair(
+            backend, tmp_path, [f"mse|{REC}|-1|{addr(peer_port)}"], [], dut_port, peer_port
+        )
         try:
             responder = asyncio.create_task(_answer(peer, 20))
-            replies = await asyncio.gather(*(dut.call(RmrMessage(REC, b"%d" % i), timeout=10)
-                                             for i in range(20)))
+            replies = await asyncio.gather(
+                *(dut.call(RmrMessage(REC, b"%d" % i), timeout=10) for i in range(20))
+            )
             assert [r.payload for r in replies] == [b"ack:%d" % i for i in range(20)]
             assert all(r.mtype == ACK for r in replies)
             await responder
         finally:
             await dut.close()
             await peer.close()
+
     run(scenario())
 
 
 def test_call_without_a_reply_times_out(backend: str, tmp_path: Path) -> None:
     async def scenario() -> None:
         dut_port, peer_port = free_port(), free_port()
-        dut, peer = await _pair(backend, tmp_path, [f"mse|{REC}|-1|{addr(peer_port)}"], [],
-                                dut_port, peer_port)
+        dut, peer = await _pair(
+            backend, tmp_path, [f"mse|{REC}|-1|{addr(peer_port)}"], [], dut_port, peer_port
+        )
         try:
             with pytest.raises(RmrCallTimeout):
                 await dut.call(RmrMessage(REC, b"unanswered"), timeout=0.3)
         finally:
             await dut.close()
             await peer.close()
+
     run(scenario())
 
 
@@ -149,9 +169,14 @@ def test_health_check_is_answered_101_ok_and_not_delivered(backend: str, tmp_pat
     async def scenario() -> None:
         dut_port, peer_port = free_port(), free_port()
         health = MessageType.RIC_HEALTH_CHECK_REQ
-        dut, peer = await _pair(backend, tmp_path, [],
-                                [f"mse|{health}|-1|{addr(dut_port)}",
-                                 f"mse|{REC}|-1|{addr(dut_port)}"], dut_port, peer_port)
+        dut, peer = await _pair(
+            backend,
+            tmp_path,
+            [],
+            [f"mse|{health}|-1|{addr(dut_port)}", f"mse|{REC}|-1|{addr(dut_port)}"],
+            dut_port,
+            peer_port,
+        )
         try:
             reply = await peer.call(RmrMessage(health, b""), timeout=10)
             assert (reply.mtype, reply.payload) == (MessageType.RIC_HEALTH_CHECK_RESP, b"OK")
@@ -160,22 +185,30 @@ def test_health_check_is_answered_101_ok_and_not_delivered(backend: str, tmp_pat
         finally:
             await dut.close()
             await peer.close()
+
     run(scenario())
 
 
 def test_route_table_pushed_as_mtype_20_is_loaded_and_acked_with_22(
-        backend: str, tmp_path: Path) -> None:
+    backend: str, tmp_path: Path
+) -> None:
     async def scenario() -> None:
         dut_port, peer_port = free_port(), free_port()
         dut_settings = settings_for(tmp_path, dut_port, None)
         push = MessageType.RMRRM_TABLE_DATA
-        peer = await start_peer(settings_for(
-            tmp_path, peer_port, table(f"mse|{push}|-1|{addr(dut_settings.ctl_port or 0)}")))
+        peer = await start_peer(
+            settings_for(
+                tmp_path, peer_port, table(f"mse|{push}|-1|{addr(dut_settings.ctl_port or 0)}")
+            )
+        )
         dut = await start(backend, dut_settings)
         try:
             assert not dut.is_ready
-            await peer.send(RmrMessage(push, b"newrt|start|push-1\n"
-                                             + f"mse|{REC}|-1|{addr(peer_port)}\n".encode()))
+            await peer.send(
+                RmrMessage(
+                    push, b"newrt|start|push-1\n" + f"mse|{REC}|-1|{addr(peer_port)}\n".encode()
+                )
+            )
             await peer.send(RmrMessage(push, b"newrt|end|1\n"))
             ack = await peer.receive()
             assert ack.mtype == MessageType.RMRRM_TABLE_STATE
@@ -186,17 +219,22 @@ def test_route_table_pushed_as_mtype_20_is_loaded_and_acked_with_22(
         finally:
             await dut.close()
             await peer.close()
+
     run(scenario())
 
 
 def test_route_table_reload_while_sending_switches_cleanly_without_loss(
-        backend: str, tmp_path: Path) -> None:
+    backend: str, tmp_path: Path
+) -> None:
     async def scenario() -> None:
         dut_port, first_port, second_port = free_port(), free_port(), free_port()
         dut_settings = settings_for(tmp_path, dut_port, table(f"mse|{REC}|-1|{addr(first_port)}"))
         push = MessageType.RMRRM_TABLE_DATA
-        first = await start_peer(settings_for(
-            tmp_path, first_port, table(f"mse|{push}|-1|{addr(dut_settings.ctl_port or 0)}")))
+        first = await start_peer(
+            settings_for(
+                tmp_path, first_port, table(f"mse|{push}|-1|{addr(dut_settings.ctl_port or 0)}")
+            )
+        )
         second = await start_peer(settings_for(tmp_path, second_port, table()))
         dut = await start(backend, dut_settings)
         total = 3000
@@ -204,8 +242,13 @@ def test_route_table_reload_while_sending_switches_cleanly_without_loss(
             for seq in range(total):
                 assert await dut.send(RmrMessage(REC, seq.to_bytes(4, "big")))
                 if seq == 1000:
-                    await first.send(RmrMessage(push, b"newrt|start|reload\n"
-                                     + f"mse|{REC}|-1|{addr(second_port)}\nnewrt|end\n".encode()))
+                    await first.send(
+                        RmrMessage(
+                            push,
+                            b"newrt|start|reload\n"
+                            + f"mse|{REC}|-1|{addr(second_port)}\nnewrt|end\n".encode(),
+                        )
+                    )
                 if seq % 100 == 0:
                     await asyncio.sleep(0.001)  # let the push be read while sending goes on
             got: dict[str, list[int]] = {"first": [], "second": []}
@@ -215,8 +258,10 @@ def test_route_table_reload_while_sending_switches_cleanly_without_loss(
                     if msg.mtype == REC:  # the first peer also gets the 22 ack
                         got[name].append(int.from_bytes(msg.payload, "big"))
 
-            collectors = [asyncio.create_task(collect("first", first)),
-                          asyncio.create_task(collect("second", second))]
+            collectors = [
+                asyncio.create_task(collect("first", first)),
+                asyncio.create_task(collect("second", second)),
+            ]
             while len(got["first"]) + len(got["second"]) < total:
                 await asyncio.sleep(0.01)
             for collector in collectors:
@@ -226,19 +271,20 @@ def test_route_table_reload_while_sending_switches_cleanly_without_loss(
         finally:
             for endpoint in (dut, first, second):
                 await endpoint.close()
+
     run(scenario())
 
 
-def test_peer_vanishing_mid_frame_leaves_the_endpoint_working(
-        backend: str, tmp_path: Path) -> None:
+def test_peer_vanishing_mid_frame_leaves_the_endpoint_working(backend: str, tmp_path: Path) -> None:
     async def scenario() -> None:
         dut_port, peer_port = free_port(), free_port()
-        dut, peer = await _pair(backend, tmp_path, [], [f"mse|{REC}|-1|{addr(dut_port)}"],
-                                dut_port, peer_port)
+        dut, peer = await _pair(
+            backend, tmp_path, [], [f"mse|{REC}|-1|{addr(dut_port)}"], dut_port, peer_port
+        )
         try:
             frame = encode_frame(RmrMessage(REC, b"half" * 100, src=addr(peer_port)))
             _, writer = await asyncio.open_connection("127.0.0.1", dut_port)
-            writer.write(frame[:len(frame) // 2])
+            writer.write(frame[: len(frame) // 2])
             await writer.drain()
             writer.close()
             await writer.wait_closed()
@@ -247,4 +293,5 @@ def test_peer_vanishing_mid_frame_leaves_the_endpoint_working(
         finally:
             await dut.close()
             await peer.close()
+
     run(scenario())

@@ -36,7 +36,8 @@ def test_any_message_survives_encode_then_decode(msg: RmrMessage) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.lists(messages, min_size=1, max_size=5), st.data())
 def test_stream_cut_into_random_chunks_yields_the_same_messages_in_order(
-        batch: list[RmrMessage], data: st.DataObject) -> None:
+    batch: list[RmrMessage], data: st.DataObject
+) -> None:
     stream = b"".join(encode_frame(m) for m in batch)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=12)))
     decoder = FrameDecoder()
@@ -58,7 +59,7 @@ def test_two_frames_split_at_every_byte_position_decode_identically() -> None:
 def test_byte_by_byte_feeding_yields_each_message_when_its_last_byte_arrives() -> None:
     frame = encode_frame(RmrMessage(5, b"abc"))
     decoder = FrameDecoder()
-    results = [decoder.feed(frame[i:i + 1]) for i in range(len(frame))]
+    results = [decoder.feed(frame[i : i + 1]) for i in range(len(frame))]
     assert all(r == [] for r in results[:-1])
     assert results[-1] == [RmrMessage(5, b"abc")]
 
@@ -118,11 +119,24 @@ def test_decoded_messages_carry_the_decoders_origin_tag() -> None:
 
 
 def test_reply_keeps_xid_call_id_and_routing_but_clears_the_call_flag() -> None:
-    request = RmrMessage(12010, b"req", sub_id=4, meid="gnb", xid=bytes(range(32)), src="a:1",
-                         srcip="1.1.1.1:1", call_id=7, flags=FLAG_CALL | 0x100)
+    request = RmrMessage(
+        12010,
+        b"req",
+        sub_id=4,
+        meid="gnb",
+        xid=bytes(range(32)),
+        src="a:1",
+        srcip="1.1.1.1:1",
+        call_id=7,
+        flags=FLAG_CALL | 0x100,
+    )
     reply = request.reply(12011, b"resp")
-    assert (reply.mtype, reply.payload, reply.xid, reply.call_id) == (12011, b"resp",
-                                                                       request.xid, 7)
+    assert (reply.mtype, reply.payload, reply.xid, reply.call_id) == (
+        12011,
+        b"resp",
+        request.xid,
+        7,
+    )
     assert (reply.sub_id, reply.meid, reply.flags) == (4, "gnb", 0x100)
     assert not reply.is_call and request.is_call
     assert reply.src == ""  # stamped by the sending backend

@@ -33,12 +33,12 @@ def _mutate_frame(rng: random.Random) -> bytes:
         elif kind == 1:
             data[at:at] = rng.randbytes(rng.randint(1, 16))
         elif kind == 2:
-            del data[at:at + rng.randint(1, 32)]
+            del data[at : at + rng.randint(1, 32)]
         elif kind == 3:  # a length field (transport or RMR header) gets a random value
             field = rng.choice([0, 4, 54, 246, 250, 254, 258])
-            data[field:field + 4] = rng.randbytes(4)
+            data[field : field + 4] = rng.randbytes(4)
         elif kind == 4:
-            data = data[:rng.randrange(len(data) + 1)]
+            data = data[: rng.randrange(len(data) + 1)]
         elif data:
             data[at] = rng.choice([0, 0x24, 0xFF])
     return bytes(data)
@@ -54,7 +54,7 @@ def test_frame_decoder_survives_ten_thousand_mutated_streams() -> None:
         try:
             while pos < len(stream):
                 step = rng.randint(1, 700)
-                for msg in decoder.feed(stream[pos:pos + step]):
+                for msg in decoder.feed(stream[pos : pos + step]):
                     assert len(msg.xid) == 32 and len(msg.meid.encode()) <= 31
                 pos += step
             decoder.end_of_stream()
@@ -84,7 +84,7 @@ def _mutate_routes(rng: random.Random) -> str:
         elif kind == 1:
             text[at:at] = rng.choices(_ALPHABET, k=rng.randint(1, 6))
         elif kind == 2:
-            del text[at:at + rng.randint(1, 10)]
+            del text[at : at + rng.randint(1, 10)]
         else:
             text[at:at] = list(rng.choice(["99999999999", "-", "%meid", "|", "\x00", "é"]))
     return "".join(text)

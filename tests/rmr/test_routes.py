@@ -110,8 +110,10 @@ def test_meid_map_survives_a_new_route_table() -> None:
 def test_updatert_adds_replaces_and_deletes_while_keeping_the_rest() -> None:
     loader = RouteTableLoader()
     loader.feed(TABLE)
-    loader.feed("updatert|start\nmse|30100|-1|127.0.0.1:39000\ndel|12050|7\n"
-                "mse|20010|-1|a1:4560\nupdatert|end|3\n")
+    loader.feed(
+        "updatert|start\nmse|30100|-1|127.0.0.1:39000\ndel|12050|7\n"
+        "mse|20010|-1|a1:4560\nupdatert|end|3\n"
+    )
     table = loader.active
     assert table is not None
     assert table.endpoints(30100) == ["127.0.0.1:39000"]
@@ -174,17 +176,20 @@ def test_end_without_start_is_counted() -> None:
     assert loader.errors["unexpected_end"] == 1
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("newrt|start\nmse|x|-1|a:1\nnewrt|end\n", "bad_number"),
-    ("newrt|start\nmse|1|99999999999|a:1\nnewrt|end\n", "bad_number"),
-    ("newrt|start\nmse|1|-1|a:0\nnewrt|end\n", "bad_endpoint"),
-    ("newrt|start\nmse|1|-1|a:1,%meid\nnewrt|end\n", "bad_endpoint"),
-    ("newrt|start\nmse|1|-1\nnewrt|end\n", "bad_record"),
-    ("newrt|start\ndel|1|-1\nnewrt|end\n", "bad_record"),
-    ("newrt|start\nroute|1|-1|a:1\nnewrt|end\n", "unknown_record"),
-    ("newrt|start\nmse|1|-1|a:1\n", "unterminated_table"),
-    ("# nothing here\n", "no_table"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("newrt|start\nmse|x|-1|a:1\nnewrt|end\n", "bad_number"),
+        ("newrt|start\nmse|1|99999999999|a:1\nnewrt|end\n", "bad_number"),
+        ("newrt|start\nmse|1|-1|a:0\nnewrt|end\n", "bad_endpoint"),
+        ("newrt|start\nmse|1|-1|a:1,%meid\nnewrt|end\n", "bad_endpoint"),
+        ("newrt|start\nmse|1|-1\nnewrt|end\n", "bad_record"),
+        ("newrt|start\ndel|1|-1\nnewrt|end\n", "bad_record"),
+        ("newrt|start\nroute|1|-1|a:1\nnewrt|end\n", "unknown_record"),
+        ("newrt|start\nmse|1|-1|a:1\n", "unterminated_table"),
+        ("# nothing here\n", "no_table"),
+    ],
+)
 def test_strict_parse_names_the_first_problem(text: str, reason: str) -> None:
     with pytest.raises(RouteTableError) as excinfo:
         parse_route_table(text)

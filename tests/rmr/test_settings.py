@@ -21,10 +21,15 @@ FULL_ENV = {
 def test_every_librmr_variable_is_read() -> None:
     settings = RmrSettings.from_env(FULL_ENV, port=4560)
     assert settings == RmrSettings(
-        port=4560, bind_if="10.1.2.3", seed_rt=Path("/opt/route/local.rt"),
+        port=4560,
+        bind_if="10.1.2.3",
+        seed_rt=Path("/opt/route/local.rt"),
         rtg_svc="service-ricplt-rtmgr-rmr.ricplt:4561",
-        src_id="service-ricxapp-linkfm-rmr.ricxapp", ctl_port=4599, async_conn=False,
-        log_vlevel=5)
+        src_id="service-ricxapp-linkfm-rmr.ricxapp",
+        ctl_port=4599,
+        async_conn=False,
+        log_vlevel=5,
+    )
 
 
 def test_empty_environment_gives_librmr_defaults() -> None:

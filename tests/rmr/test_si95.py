@@ -33,11 +33,13 @@ def test_a_port_already_listened_on_fails_loudly_instead_of_being_shared(tmp_pat
                 await Si95Transport(settings_for(tmp_path, port, table())).start()
         finally:
             await first.close()
+
     run(scenario())
 
 
 def test_port_zero_listens_on_a_port_chosen_by_the_system_and_names_it_in_src(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async def scenario() -> None:
         endpoint = await start_peer(settings_for(tmp_path, 0, table()))
         try:
@@ -45,6 +47,7 @@ def test_port_zero_listens_on_a_port_chosen_by_the_system_and_names_it_in_src(
             assert endpoint.source_name == addr(endpoint.port)
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -57,6 +60,7 @@ def test_send_before_any_route_table_is_refused_as_not_ready(tmp_path: Path) -> 
             assert not endpoint.is_ready and endpoint.counters.dropped == 1
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -68,6 +72,7 @@ def test_send_of_an_unrouted_mtype_is_refused_as_no_route(tmp_path: Path) -> Non
             assert not result and result.reason == "no_route"
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -79,6 +84,7 @@ def test_call_without_a_route_fails_at_once(tmp_path: Path) -> None:
                 await endpoint.call(RmrMessage(REC), timeout=30)
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -92,6 +98,7 @@ def test_load_routes_activates_a_table_at_its_end_line(tmp_path: Path) -> None:
             assert endpoint.is_ready
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -100,8 +107,11 @@ def test_multicast_groups_each_receive_a_copy(tmp_path: Path) -> None:
         a_port, b_port = free_port(), free_port()
         a = await start_peer(settings_for(tmp_path, a_port, table()))
         b = await start_peer(settings_for(tmp_path, b_port, table()))
-        sender = await start_peer(settings_for(
-            tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(a_port)};{addr(b_port)}")))
+        sender = await start_peer(
+            settings_for(
+                tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(a_port)};{addr(b_port)}")
+            )
+        )
         try:
             result = await sender.send(RmrMessage(REC, b"copy"))
             assert result.delivered == (addr(a_port), addr(b_port))
@@ -109,6 +119,7 @@ def test_multicast_groups_each_receive_a_copy(tmp_path: Path) -> None:
         finally:
             for endpoint in (sender, a, b):
                 await endpoint.close()
+
     run(scenario())
 
 
@@ -116,8 +127,11 @@ def test_async_connect_fails_the_first_send_then_delivers(tmp_path: Path) -> Non
     async def scenario() -> None:
         peer_port = free_port()
         peer = await start_peer(settings_for(tmp_path, peer_port, table()))
-        sender = await start_peer(settings_for(
-            tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(peer_port)}"), async_conn=True))
+        sender = await start_peer(
+            settings_for(
+                tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(peer_port)}"), async_conn=True
+            )
+        )
         try:
             first = await sender.send(RmrMessage(REC, b"1"))
             assert first.reason == "send_failed" and first.failed == (addr(peer_port),)
@@ -127,6 +141,7 @@ def test_async_connect_fails_the_first_send_then_delivers(tmp_path: Path) -> Non
         finally:
             await sender.close()
             await peer.close()
+
     run(scenario())
 
 
@@ -135,8 +150,9 @@ def test_sender_reconnects_after_the_peer_restarts(tmp_path: Path) -> None:
         peer_port = free_port()
         peer_settings = settings_for(tmp_path, peer_port, table())
         peer = await start_peer(peer_settings)
-        sender = await start_peer(settings_for(
-            tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(peer_port)}")))
+        sender = await start_peer(
+            settings_for(tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(peer_port)}"))
+        )
         try:
             assert await sender.send(RmrMessage(REC, b"before"))
             await peer.receive()
@@ -149,19 +165,24 @@ def test_sender_reconnects_after_the_peer_restarts(tmp_path: Path) -> None:
         finally:
             await sender.close()
             await peer.close()
+
     run(scenario())
 
 
-def test_rts_writes_back_on_the_inbound_connection_when_src_is_unreachable(
-        tmp_path: Path) -> None:
+def test_rts_writes_back_on_the_inbound_connection_when_src_is_unreachable(tmp_path: Path) -> None:
     async def scenario() -> None:
         port = free_port()
         endpoint = await start_peer(settings_for(tmp_path, port, table()))
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             nobody = addr(free_port())
-            writer.write(encode_frame(RmrMessage(MessageType.RIC_HEALTH_CHECK_REQ,
-                                                 src=nobody, srcip=nobody, call_id=1)))
+            writer.write(
+                encode_frame(
+                    RmrMessage(
+                        MessageType.RIC_HEALTH_CHECK_REQ, src=nobody, srcip=nobody, call_id=1
+                    )
+                )
+            )
             decoder = FrameDecoder()
             replies: list[RmrMessage] = []
             while not replies:
@@ -170,6 +191,7 @@ def test_rts_writes_back_on_the_inbound_connection_when_src_is_unreachable(
             writer.close()
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -187,6 +209,7 @@ def test_frames_before_a_bad_frame_are_delivered_and_the_reason_counted(tmp_path
             writer.close()
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -204,6 +227,7 @@ def test_peer_vanishing_mid_frame_is_counted_and_its_connection_released(tmp_pat
             assert endpoint.counters.bad_frames == {"truncated": 1}
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -219,6 +243,7 @@ def test_oversize_frame_closes_the_connection_without_reading_it(tmp_path: Path)
             writer.close()
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -229,6 +254,7 @@ def test_seed_file_loaded_at_start_makes_the_endpoint_ready(tmp_path: Path) -> N
             assert endpoint.is_ready
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -240,6 +266,7 @@ def test_missing_seed_file_leaves_the_endpoint_not_ready(tmp_path: Path) -> None
             assert not endpoint.is_ready
         finally:
             await endpoint.close()
+
     run(scenario())
 
 
@@ -247,8 +274,9 @@ def test_route_manager_is_asked_for_a_table_with_mtype_21_at_start(tmp_path: Pat
     async def scenario() -> None:
         rtmgr_port = free_port()
         rtmgr = await start_peer(settings_for(tmp_path, rtmgr_port, table()))
-        endpoint = await start_peer(settings_for(tmp_path, free_port(), None,
-                                                 rtg_svc=addr(rtmgr_port)))
+        endpoint = await start_peer(
+            settings_for(tmp_path, free_port(), None, rtg_svc=addr(rtmgr_port))
+        )
         try:
             request = await rtmgr.receive()
             assert request.mtype == MessageType.RMRRM_REQ_TABLE
@@ -256,6 +284,7 @@ def test_route_manager_is_asked_for_a_table_with_mtype_21_at_start(tmp_path: Pat
         finally:
             await endpoint.close()
             await rtmgr.close()
+
     run(scenario())
 
 
@@ -263,8 +292,9 @@ def test_close_ends_receiving_and_fails_pending_calls(tmp_path: Path) -> None:
     async def scenario() -> None:
         peer_port = free_port()
         peer = await start_peer(settings_for(tmp_path, peer_port, table()))
-        endpoint = await start_peer(settings_for(
-            tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(peer_port)}")))
+        endpoint = await start_peer(
+            settings_for(tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(peer_port)}"))
+        )
         received = asyncio.create_task(_collect(endpoint))
         call = asyncio.create_task(endpoint.call(RmrMessage(REC), timeout=30))
         await peer.receive()  # the call request is out; no reply will come
@@ -275,6 +305,7 @@ def test_close_ends_receiving_and_fails_pending_calls(tmp_path: Path) -> None:
         with pytest.raises(RmrError):
             await endpoint.receive()
         await peer.close()
+
     run(scenario())
 
 
@@ -286,8 +317,9 @@ def test_counters_snapshot_is_plain_data(tmp_path: Path) -> None:
     async def scenario() -> None:
         peer_port = free_port()
         peer = await start_peer(settings_for(tmp_path, peer_port, table()))
-        endpoint = await start_peer(settings_for(
-            tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(peer_port)}")))
+        endpoint = await start_peer(
+            settings_for(tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(peer_port)}"))
+        )
         try:
             for _ in range(3):
                 await endpoint.send(RmrMessage(REC))
@@ -297,4 +329,5 @@ def test_counters_snapshot_is_plain_data(tmp_path: Path) -> None:
         finally:
             await endpoint.close()
             await peer.close()
+
     run(scenario())

@@ -17,8 +17,9 @@ def available_backends() -> list[Backend]:
     return ["librmr", "si95"] if load_librmr() is not None else ["si95"]
 
 
-def open_transport(settings: RmrSettings,
-                   prefer: Backend | Literal["auto"] = "auto") -> RmrTransport:
+def open_transport(
+    settings: RmrSettings, prefer: Backend | Literal["auto"] = "auto"
+) -> RmrTransport:
     """A transport (not started) for ``settings``.
 
     ``auto`` picks librmr when ``librmr_si.so`` loads, else the pure-Python SI95 backend;
@@ -26,8 +27,10 @@ def open_transport(settings: RmrSettings,
     """
     choice = available_backends()[0] if prefer == "auto" else prefer
     if choice not in available_backends():
-        raise RmrError(f"RMR backend {choice!r} is not available here "
-                       f"(available: {', '.join(available_backends())})")
+        raise RmrError(
+            f"RMR backend {choice!r} is not available here "
+            f"(available: {', '.join(available_backends())})"
+        )
     if choice == "librmr":
         return LibRmrTransport(settings)
     return Si95Transport(settings)

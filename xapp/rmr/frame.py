@@ -66,8 +66,9 @@ _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 def _swap32(value: int) -> int:
     """The integer whose big-endian bytes are ``value``'s little-endian bytes."""
-    return (((value & 0xFF) << 24) | ((value & 0xFF00) << 8) | ((value >> 8) & 0xFF00)
-            | (value >> 24))
+    return (
+        ((value & 0xFF) << 24) | ((value & 0xFF00) << 8) | ((value >> 8) & 0xFF00) | (value >> 24)
+    )
 
 
 class RmrFrameError(MalformedInput):
@@ -84,8 +85,9 @@ class RmrFrameError(MalformedInput):
 
     source = "rmr.frame"
 
-    def __init__(self, reason: str, detail: str = "",
-                 decoded: list[RmrMessage] | None = None) -> None:
+    def __init__(
+        self, reason: str, detail: str = "", decoded: list[RmrMessage] | None = None
+    ) -> None:
         super().__init__(reason, detail)
         self.decoded: list[RmrMessage] = decoded if decoded is not None else []
 
@@ -93,8 +95,9 @@ class RmrFrameError(MalformedInput):
 def _c_string(value: str, size: int, name: str) -> bytes:
     raw = value.encode("utf-8")
     if b"\0" in raw or len(raw) >= size:
-        raise EncodeError(f"{name} must be at most {size - 1} UTF-8 bytes without NUL, "
-                          f"got {value!r}")
+        raise EncodeError(
+            f"{name} must be at most {size - 1} UTF-8 bytes without NUL, got {value!r}"
+        )
     return raw
 
 
@@ -121,9 +124,22 @@ def encode_frame(msg: RmrMessage, *, src: str | None = None, srcip: str | None =
     meid = _c_string(msg.meid, MEID_MAX, "meid")
     total = MIN_FRAME_LEN + len(msg.trace) + D1_LEN + len(msg.payload)
     header = _HEADER.pack(
-        _swap32(total), total, b"$", msg.mtype, len(msg.payload), RMR_VERSION, msg.xid,
-        src_raw, meid, _swap32(msg.flags), RMR_HEADER_LEN, len(msg.trace), D1_LEN, 0,
-        msg.sub_id, srcip_raw,
+        _swap32(total),
+        total,
+        b"$",
+        msg.mtype,
+        len(msg.payload),
+        RMR_VERSION,
+        msg.xid,
+        src_raw,
+        meid,
+        _swap32(msg.flags),
+        RMR_HEADER_LEN,
+        len(msg.trace),
+        D1_LEN,
+        0,
+        msg.sub_id,
+        srcip_raw,
     )
     return b"".join((header, msg.trace, bytes((msg.call_id, 0, 0, 0)), msg.payload))
 
@@ -152,11 +168,28 @@ def _field_string(raw: bytes, name: str) -> str:
         raise RmrFrameError("bad_string", f"{name} is not UTF-8: {exc.reason}") from None
 
 
-def _decode_at(buf: bytes | bytearray, pos: int, length: int,
-               origin: object | None = None) -> RmrMessage:
+def _decode_at(
+    buf: bytes | bytearray, pos: int, length: int, origin: object | None = None
+) -> RmrMessage:
     """Decode the frame of ``length`` bytes at ``pos`` (its length already checked)."""
-    (_, _, _, mtype, plen, version, xid, src, meid, flags_swapped, len0, len1, len2, len3,
-     sub_id, srcip) = _HEADER.unpack_from(buf, pos)
+    (
+        _,
+        _,
+        _,
+        mtype,
+        plen,
+        version,
+        xid,
+        src,
+        meid,
+        flags_swapped,
+        len0,
+        len1,
+        len2,
+        len3,
+        sub_id,
+        srcip,
+    ) = _HEADER.unpack_from(buf, pos)
     if version != RMR_VERSION:
         raise RmrFrameError("bad_version", f"rmr_ver {version}, only {RMR_VERSION} is spoken")
     if len0 < RMR_HEADER_LEN:
@@ -165,16 +198,19 @@ def _decode_at(buf: bytes | bytearray, pos: int, length: int,
     payload_at = start + len0 + len1 + len2 + len3
     end = pos + length
     if payload_at > end:
-        raise RmrFrameError("section_overrun",
-                            f"header sections ({len0}+{len1}+{len2}+{len3}) exceed frame {length}")
+        raise RmrFrameError(
+            "section_overrun",
+            f"header sections ({len0}+{len1}+{len2}+{len3}) exceed frame {length}",
+        )
     # A frame longer than header + plen is accepted (librmr reads plen, not the slack).
     if payload_at + plen > end:
-        raise RmrFrameError("plen_overrun", f"plen {plen} exceeds the {end - payload_at} "
-                                            "bytes left in the frame")
+        raise RmrFrameError(
+            "plen_overrun", f"plen {plen} exceeds the {end - payload_at} bytes left in the frame"
+        )
     d1_at = start + len0 + len1
     return RmrMessage(
         mtype=mtype,
-        payload=bytes(buf[payload_at:payload_at + plen]),
+        payload=bytes(buf[payload_at : payload_at + plen]),
         sub_id=sub_id,
         meid=_field_string(meid, "meid"),
         xid=xid,
@@ -182,7 +218,7 @@ def _decode_at(buf: bytes | bytearray, pos: int, length: int,
         srcip=_field_string(srcip, "srcip"),
         call_id=buf[d1_at] if len2 else 0,
         flags=_swap32(flags_swapped),
-        trace=bytes(buf[start + len0:d1_at]),
+        trace=bytes(buf[start + len0 : d1_at]),
         origin=origin,
     )
 
@@ -222,8 +258,9 @@ class FrameDecoder:
             decoded message, so a reply can go back the way the message came.
     """
 
-    def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-                 origin: object | None = None) -> None:
+    def __init__(
+        self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES, origin: object | None = None
+    ) -> None:
         self.max_frame_bytes = max_frame_bytes
         self.origin = origin
         self._tail = bytearray()

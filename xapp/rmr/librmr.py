@@ -97,11 +97,13 @@ class LibRmrTransport:
         # librmr reads its settings from the environment inside rmr_init.
         os.environ.update(self.settings.to_env())
         rmr = self._rmr
-        self._ctx = rmr.rmr_init(str(self.settings.port).encode(), self.settings.max_frame_bytes,
-                                 rmr.RMRFL_MTCALL)
+        self._ctx = rmr.rmr_init(
+            str(self.settings.port).encode(), self.settings.max_frame_bytes, rmr.RMRFL_MTCALL
+        )
         loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._receive_forever, args=(loop,),
-                                        name="librmr-receive", daemon=True)
+        self._thread = threading.Thread(
+            target=self._receive_forever, args=(loop,), name="librmr-receive", daemon=True
+        )
         self._thread.start()
 
     async def close(self) -> None:
@@ -232,8 +234,10 @@ class LibRmrTransport:
     def _call_blocking(self, msg: RmrMessage, timeout_ms: int) -> RmrMessage:
         rmr = self._rmr
         mt_call = rmr._wrap_rmr_function(
-            "rmr_mt_call", ctypes.POINTER(rmr.rmr_mbuf_t),
-            [ctypes.c_void_p, ctypes.POINTER(rmr.rmr_mbuf_t), ctypes.c_int, ctypes.c_int])
+            "rmr_mt_call",
+            ctypes.POINTER(rmr.rmr_mbuf_t),
+            [ctypes.c_void_p, ctypes.POINTER(rmr.rmr_mbuf_t), ctypes.c_int, ctypes.c_int],
+        )
         with self._lock:
             call_id = next(self._call_ids)
         reply = mt_call(self._ctx, self._alloc(msg), call_id, timeout_ms)

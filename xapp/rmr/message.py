@@ -70,5 +70,12 @@ class RmrMessage:
         Keeps xid, call id, sub_id, meid and trace (so a waiting call matches it), clears
         the call flag, and leaves ``src``/``srcip`` to be stamped by the sending backend.
         """
-        return replace(self, mtype=mtype, payload=payload, flags=self.flags & ~FLAG_CALL,
-                       src="", srcip="", origin=None)
+        return replace(
+            self,
+            mtype=mtype,
+            payload=payload,
+            flags=self.flags & ~FLAG_CALL,
+            src="",
+            srcip="",
+            origin=None,
+        )

@@ -140,8 +140,13 @@ def _int32(text: str, what: str) -> int:
 
 def _endpoint(text: str) -> str:
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 \
-            or any(c.isspace() or c in "|,;%" for c in host):
+    if (
+        not sep
+        or not host
+        or not port.isdigit()
+        or not 0 < int(port) < 65536
+        or any(c.isspace() or c in "|,;%" for c in host)
+    ):
         raise RouteTableError("bad_endpoint", f"{text!r} is not host:port")
     return text
 
@@ -167,8 +172,9 @@ def _count(fields: list[str], records: int) -> None:
     if len(fields) > 2 and fields[2]:
         expected = _int32(fields[2], "record count")
         if expected != records:
-            raise RouteTableError("count_mismatch", f"end line says {expected} records, "
-                                                    f"section had {records}")
+            raise RouteTableError(
+                "count_mismatch", f"end line says {expected} records, section had {records}"
+            )
 
 
 @dataclass
@@ -243,8 +249,11 @@ class RouteTableLoader:
         if section is None:
             raise RouteTableError("outside_table", f"{kind} record before any start line")
         section.records += 1
-        allowed = {"newrt": ("mse", "rte"), "updatert": ("mse", "rte", "del"),
-                   "meid_map": ("mme_ar", "mme_del")}[section.kind]
+        allowed = {
+            "newrt": ("mse", "rte"),
+            "updatert": ("mse", "rte", "del"),
+            "meid_map": ("mme_ar", "mme_del"),
+        }[section.kind]
         if kind not in allowed:
             raise RouteTableError("bad_record", f"{kind} is not allowed in {section.kind}")
         if kind in ("mse", "rte"):
@@ -282,13 +291,15 @@ class RouteTableLoader:
 
     def _start(self, kind: str, table_id: str) -> None:
         if self._section is not None:
-            self._problem(RouteTableError("abandoned", f"{self._section.kind} section "
-                                                       f"replaced by {kind} before its end"))
+            self._problem(
+                RouteTableError(
+                    "abandoned", f"{self._section.kind} section replaced by {kind} before its end"
+                )
+            )
         base = self.active or RouteTable()
         # newrt replaces the routes but keeps the meid map (they arrive separately).
         entries = {} if kind == "newrt" else dict(base.entries)
-        self._section = _Section(kind, table_id or base.table_id, entries,
-                                 dict(base.meid_owners))
+        self._section = _Section(kind, table_id or base.table_id, entries, dict(base.meid_owners))
 
     def _end(self, kind: str, fields: list[str]) -> SectionOutcome:
         section = self._section

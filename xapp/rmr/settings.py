@@ -16,8 +16,14 @@ from xapp.rmr.frame import DEFAULT_MAX_FRAME_BYTES
 from xapp.rmr.mtypes import RMR_DATA_PORT, RMR_ROUTE_PORT
 
 # RMR_LOG_VLEVEL 0..5 (critical .. debug) mapped onto Python logging levels.
-_VLEVELS = (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO, logging.INFO,
-            logging.DEBUG)
+_VLEVELS = (
+    logging.CRITICAL,
+    logging.ERROR,
+    logging.WARNING,
+    logging.INFO,
+    logging.INFO,
+    logging.DEBUG,
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,10 @@ class RmrSettings:
 
     def to_env(self) -> dict[str, str]:
         """The environment librmr needs to behave like these settings."""
-        env = {"RMR_ASYNC_CONN": "1" if self.async_conn else "0",
-               "RMR_LOG_VLEVEL": str(self.log_vlevel)}
+        env = {
+            "RMR_ASYNC_CONN": "1" if self.async_conn else "0",
+            "RMR_LOG_VLEVEL": str(self.log_vlevel),
+        }
         # Without rtg_svc, RMR_RTG_SVC stays unset rather than -1: -1 would make librmr
         # ignore Route Manager pushes on RMR_CTL_PORT, which this backend accepts.
         if self.rtg_svc:

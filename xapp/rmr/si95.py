@@ -44,8 +44,13 @@ _READ_CHUNK = 256 * 1024
 class _Connection:
     """One TCP stream (accepted or dialled) and the decoder of what it delivers."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 peer: str, max_frame_bytes: int) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: str,
+        max_frame_bytes: int,
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.peer = peer
@@ -152,14 +157,16 @@ class Si95Transport:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            _log.warning("RMR_SEED_RT %s unreadable (%s): not ready until a table arrives",
-                         path, exc)
+            _log.warning(
+                "RMR_SEED_RT %s unreadable (%s): not ready until a table arrives", path, exc
+            )
             return
         self.load_routes(text)
 
     async def _request_table(self, rtg_svc: str) -> None:
-        request = RmrMessage(MessageType.RMRRM_REQ_TABLE, f"{self.source_name}\n".encode(),
-                             xid=new_xid())
+        request = RmrMessage(
+            MessageType.RMRRM_REQ_TABLE, f"{self.source_name}\n".encode(), xid=new_xid()
+        )
         conn = await self._outbound_connection(rtg_svc, wait=True)
         if conn is None or not await conn.write(self._encode(request)):
             _log.warning("route table request to RMR_RTG_SVC %s failed", rtg_svc)
@@ -173,8 +180,11 @@ class Si95Transport:
         for task in list(self._connecting.values()):
             task.cancel()
         current = asyncio.current_task()  # close() may be called from a handler
-        tasks = [conn.task for conn in self._connections
-                 if conn.task is not None and conn.task is not current]
+        tasks = [
+            conn.task
+            for conn in self._connections
+            if conn.task is not None and conn.task is not current
+        ]
         for conn in list(self._connections):
             conn.writer.close()
         for task in tasks:
@@ -195,8 +205,9 @@ class Si95Transport:
         for outcome in outcomes:
             self.counters.route_tables["loaded" if outcome.ok else "refused"] += 1
             if not outcome.ok:
-                _log.warning("route table %s section refused: %s", outcome.section,
-                             self._routes.first_error)
+                _log.warning(
+                    "route table %s section refused: %s", outcome.section, self._routes.first_error
+                )
         return any(outcome.ok for outcome in outcomes)
 
     # -- sending -------------------------------------------------------------------------
@@ -247,8 +258,9 @@ class Si95Transport:
         return False
 
     async def call(self, msg: RmrMessage, timeout: float) -> RmrMessage:
-        request = replace(msg, xid=new_xid(), call_id=next(self._call_ids),
-                          flags=msg.flags | FLAG_CALL)
+        request = replace(
+            msg, xid=new_xid(), call_id=next(self._call_ids), flags=msg.flags | FLAG_CALL
+        )
         future: asyncio.Future[RmrMessage] = asyncio.get_running_loop().create_future()
         self._calls[request.xid] = future
         try:
@@ -285,7 +297,8 @@ class Si95Transport:
         try:
             host, port = _split_endpoint(endpoint)
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port), self.settings.connect_timeout_s)
+                asyncio.open_connection(host, port), self.settings.connect_timeout_s
+            )
         except (OSError, ValueError, TimeoutError) as exc:
             _log.debug("connect to %s failed: %s", endpoint, exc)
             return None
@@ -296,8 +309,9 @@ class Si95Transport:
 
     # -- receiving -----------------------------------------------------------------------
 
-    def _adopt(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-               peer: str) -> _Connection:
+    def _adopt(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> _Connection:
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -391,4 +405,3 @@ class Si95Transport:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-

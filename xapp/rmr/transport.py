@@ -67,9 +67,14 @@ class RmrCounters:
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able copy."""
-        return {"sent": self.sent, "received": self.received, "dropped": self.dropped,
-                "bad_frames": dict(self.bad_frames), "health_checks": self.health_checks,
-                "route_tables": dict(self.route_tables)}
+        return {
+            "sent": self.sent,
+            "received": self.received,
+            "dropped": self.dropped,
+            "bad_frames": dict(self.bad_frames),
+            "health_checks": self.health_checks,
+            "route_tables": dict(self.route_tables),
+        }
 
 
 @runtime_checkable
