@@ -240,6 +240,8 @@ def _format1(*values: Any, name: str = "DRB.UEThpDl") -> KpmIndicationFormat1:
         _format1(-1),
         _format1(2**32),
         _format1(True),
+        _format1(np.bool_(True)),
+        _format1("1"),
         _format1(float("nan")),
         _format1(float("inf")),
         _format1(1, name="DRB.PdcpSduVolumeDL_Filter"),
@@ -259,6 +261,8 @@ def _format1(*values: Any, name: str = "DRB.UEThpDl") -> KpmIndicationFormat1:
         "negative",
         "over-u32",
         "bool",
+        "np-bool",
+        "str",
         "nan",
         "inf",
         "underscore",
@@ -317,6 +321,16 @@ def test_build_format3_maps_dtypes_to_record_kinds() -> None:
     assert floats.by_ue()[UeIdGnbDu(1)].periods[0].values == (0.5, None)
     decoded = kpm.decode_indication_message(kpm.encode_indication_message(floats))
     assert decoded == floats
+
+
+def test_numpy_scalars_keep_their_record_kind() -> None:
+    values: tuple[Any, ...] = (np.uint32(7), np.float32(0.5))
+    message = KpmIndicationFormat1(
+        (MeasurementPeriod(values),), (MeasurementInfo("A"), MeasurementInfo("B"))
+    )
+    decoded = kpm.decode_indication_message(kpm.encode_indication_message(message))
+    assert isinstance(decoded, KpmIndicationFormat1)
+    assert [(type(v), v) for v in decoded.periods[0].values] == [(int, 7), (float, 0.5)]
 
 
 def test_build_format3_accepts_several_periods_per_ue() -> None:

@@ -10,10 +10,12 @@ tree of an unexpected shape, which the codec also reports as malformed input).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any, cast, get_args
 
 from xapp.e2.kpm_types import (
+    NO_LABEL,
     Cgi,
     EutraCgi,
     GlobalGnbId,
@@ -83,11 +85,12 @@ def from_real(value: tuple[int, int | None, int | None]) -> float:
 def to_record(value: MeasValue) -> tuple[str, Any]:
     if value is None:
         return ("noValue", 0)
-    if isinstance(value, bool):
-        raise ValueError("a measurement value is an int, a float or None, not a bool")
-    if isinstance(value, int):
-        return ("integer", value)
-    return ("real", to_real(float(value)))
+    # numbers.Integral/Real also admit numpy scalars, so np.int64 stays an INTEGER record.
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return ("integer", int(value))
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return ("real", to_real(float(value)))
+    raise ValueError(f"a measurement value is an int, a float or None, not {value!r}")
 
 
 def from_record(item: Tree) -> MeasValue:
@@ -247,7 +250,12 @@ _LABEL_FLAGS = (
 _LABEL_EXTENSIONS = ("ssb_index", "non_gob_bf_mode_index", "mimo_mode_index")
 
 
+_NO_LABEL_TREE = {"noLabel": TRUE}
+
+
 def to_label(label: MeasurementLabel) -> Tree:
+    if label == NO_LABEL:  # by far the most common label: skip the field walk
+        return dict(_NO_LABEL_TREE)
     # pycrate 0.8.1's aligned-PER encoder misplaces the padding before the extension additions
     # of a SEQUENCE whose extension bitmap is not 8 bits long (MeasurementLabel's is 10): it
     # writes an extra zero octet for some bit offsets. Its decoder is right, so these labels
@@ -266,6 +274,8 @@ def to_label(label: MeasurementLabel) -> Tree:
 
 
 def from_label(tree: Tree) -> MeasurementLabel:
+    if tree == _NO_LABEL_TREE:
+        return NO_LABEL
     kwargs: dict[str, Any] = {attr: flag(tree, asn) for attr, asn in _LABEL_FLAGS}
     kwargs.update({attr: tree.get(asn) for attr, asn in _LABEL_VALUES})
     if "sliceID" in tree:
