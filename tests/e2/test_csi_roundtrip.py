@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import e2sm_csi_pb2
@@ -20,7 +20,8 @@ from xapp.e2.csi import (
     CsiReport,
 )
 
-FAST = settings(max_examples=150, deadline=None)
+# No deadline and no too_slow check: CI shares two cores with the rest of the suite.
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 
 from schemas import recommendation_pb2
 from tests.e2 import csi_strategies as cs
@@ -17,7 +17,8 @@ from xapp.e2.recommendation import (
     ReportedCsi,
 )
 
-FAST = settings(max_examples=150, deadline=None)
+# No deadline and no too_slow check: CI shares two cores with the rest of the suite.
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
