@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from e2sim.csi.codebook import TypeICodebook
+from e2sim.csi.mmse import gram_from_columns, log2_one_plus_sinr, log2_one_plus_sinr_entries
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 
@@ -50,27 +51,6 @@ class CsiSelection:
     subband_se: torch.Tensor
     se_per_rank: torch.Tensor
     pmi_per_rank: torch.Tensor
-
-
-def log2_one_plus_sinr(gram: torch.Tensor) -> torch.Tensor:
-    """``log2(1 + SINR_l)`` of the MMSE receiver from ``G^H G``: [..., r, r] -> [..., r].
-
-    ``1 + SINR_l = 1 / [(I + G^H G)^{-1}]_{ll}``; ranks 1 and 2 use the closed-form inverse
-    (most of the search), higher ranks a batched inverse.
-    """
-    r = gram.shape[-1]
-    if r == 1:
-        return torch.log2(1.0 + gram[..., 0, 0].real.clamp_min(0.0))[..., None]
-    if r == 2:
-        a = 1.0 + gram[..., 0, 0].real
-        c = 1.0 + gram[..., 1, 1].real
-        det = a * c - gram[..., 0, 1].abs().square()
-        # [(I+G^H G)^{-1}]_00 = c / det and _11 = a / det; det >= max(a, c) >= 1 in exact math.
-        det = torch.maximum(det, torch.maximum(a, c))
-        return torch.stack([torch.log2(det / c), torch.log2(det / a)], dim=-1)
-    eye = torch.eye(r, dtype=gram.dtype, device=gram.device)
-    inv_diag = torch.linalg.inv(eye + gram).diagonal(dim1=-2, dim2=-1).real
-    return -torch.log2(inv_diag.clamp(min=1e-30, max=1.0))
 
 
 def layer_sinr(h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -142,16 +122,33 @@ def subband_se_of(codebook: TypeICodebook, h: torch.Tensor, rank: torch.Tensor |
 def _all_precoders_subband_se(h: torch.Tensor, w: torch.Tensor,
                               chunk_bytes: int) -> torch.Tensor:
     """Per-subband SE of every precoder: h [B, K, Nr, P], w [n, P, r] -> [B, K, n]."""
-    b, k, n_rx, _ = h.shape
+    b, k, n_rx, n_tx = h.shape
     n, _, r = w.shape
-    # Bytes per UE for the biggest intermediates: G (complex64) and G^H G, plus slack.
-    per_ue = k * n * (n_rx * r + r * r) * 8 * 2
+    w_real = _real_precoder_rows(w)  # [2 r n, 2P]
+    # Bytes per UE of the big intermediates: real G, the Gram products, the Cholesky terms.
+    per_ue = k * n * (n_rx * r * 8 * 3 + r * r * 4 * 6)
     step = max(1, chunk_bytes // max(per_ue, 1))
     parts = []
     for start in range(0, b, step):
-        g = h[start:start + step, :, None] @ w  # [b', K, n, Nr, r]
-        parts.append(log2_one_plus_sinr(g.mH @ g).sum(-1))
+        chunk = h[start:start + step]
+        h_real = torch.cat([chunk.real, chunk.imag], dim=-1).reshape(-1, 2 * n_tx)
+        # One real GEMM for all precoders, laid out so each layer's (re, im) block is
+        # contiguous with the receive antennas last: [2, r, n, b' K, Nr].
+        g = (w_real @ h_real.T).reshape(2, r, n, -1, n_rx)
+        capacity = log2_one_plus_sinr_entries(gram_from_columns(g[0], g[1]))
+        parts.append(torch.stack(capacity).sum(0).T.reshape(-1, k, n))
     return torch.cat(parts, dim=0)
+
+
+def _real_precoder_rows(w: torch.Tensor) -> torch.Tensor:
+    """[n, P, r] complex -> [2 r n, 2P] real rows with ``rows @ [Re H; Im H]^T = [Re G; Im G]``.
+
+    ``Re(H W) = Re H Re W - Im H Im W`` and ``Im(H W) = Re H Im W + Im H Re W``.
+    """
+    wt = w.permute(2, 0, 1)  # [r, n, P]
+    re_rows = torch.cat([wt.real, -wt.imag], dim=-1)
+    im_rows = torch.cat([wt.imag, wt.real], dim=-1)
+    return torch.stack([re_rows, im_rows]).reshape(-1, 2 * w.shape[1]).contiguous()
 
 
 def select_csi(codebook: TypeICodebook, h: torch.Tensor, max_rank: int | None = None,

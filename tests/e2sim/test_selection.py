@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from e2sim.csi.codebook import TypeICodebook
-from e2sim.csi.selection import layer_sinr, log2_one_plus_sinr, se_of, select_csi, subband_se_of
+from e2sim.csi.mmse import log2_one_plus_sinr
+from e2sim.csi.selection import layer_sinr, se_of, select_csi, subband_se_of
 from e2sim.csi.svd import svd_precoder, svd_se
 
 CONFIGS = [(2,), (4,), (8, 2, 2, 4, 4), (8, 4, 1, 4, 1)]
