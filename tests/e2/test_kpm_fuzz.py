@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pycrate_asn1rt.codecs import ASN1CodecPER
 
 from tests.e2.mutate import mutations
 from xapp.e2 import kpm
@@ -105,6 +106,7 @@ def test_mutated_inputs_only_ever_raise_kpm_decode_error(kind: str) -> None:
     decode, encode, seeds = SEEDS[kind]
     rng = random.Random(f"kpm-{kind}")
     outcomes = {"decoded": 0, "refused": 0}
+    offset_stack = len(ASN1CodecPER._off)  # pycrate's shared PER state, left as found
     for data in mutations(seeds, rng, MUTATIONS_PER_DECODER):
         try:
             value = decode(data)
@@ -116,3 +118,4 @@ def test_mutated_inputs_only_ever_raise_kpm_decode_error(kind: str) -> None:
             encode(value)
     # Both paths are exercised: the mutations are neither all fatal nor all harmless.
     assert outcomes["refused"] > 0 and outcomes["decoded"] > 0, outcomes
+    assert len(ASN1CodecPER._off) == offset_stack
