@@ -195,3 +195,38 @@ def test_strict_parse_names_the_first_problem(text: str, reason: str) -> None:
         parse_route_table(text)
     assert excinfo.value.reason == reason
     assert excinfo.value.source == "rmr.routes"
+
+
+def test_a_record_may_name_several_senders() -> None:
+    text = "newrt|start\nmse|5,a:1,me:4560|-1|x:1\nmse|6,a:1,b:2|-1|y:2\nnewrt|end\n"
+    table = parse_route_table(text, own_names={"me:4560"})
+    assert table.endpoints(5) == ["x:1"]
+    assert table.endpoints(6) == []
+
+
+def test_endpoints_naming_this_process_are_left_out() -> None:
+    text = "newrt|start\nmse|5|-1|me:4560,a:1;me:4560;b:2\nnewrt|end\n"
+    table = parse_route_table(text, own_names={"me:4560"})
+    assert [table.endpoints(5) for _ in range(2)] == [["a:1", "b:2"]] * 2
+
+
+def test_trailing_comments_after_whitespace_are_ignored() -> None:
+    table = parse_route_table("newrt|start # seed\nmse|5|-1|a:1 # the recommender\nnewrt|end\n")
+    assert table.endpoints(5) == ["a:1"]
+
+
+def test_abandoned_section_is_reported_as_refused() -> None:
+    loader = RouteTableLoader()
+    outcomes = loader.feed("newrt|start|first\nmse|1|-1|a:1\nnewrt|start|second\nnewrt|end\n")
+    assert [(o.table_id, o.ok, o.reason) for o in outcomes] == [
+        ("first", False, "abandoned"),
+        ("second", True, ""),
+    ]
+
+
+def test_update_without_an_id_keeps_the_table_id_but_a_new_table_does_not() -> None:
+    loader = RouteTableLoader()
+    loader.feed("newrt|start|t1\nnewrt|end\nupdatert|start\nupdatert|end\n")
+    assert loader.active is not None and loader.active.table_id == "t1"
+    loader.feed("newrt|start\nnewrt|end\n")
+    assert loader.active.table_id == ""

@@ -247,6 +247,24 @@ def test_oversize_frame_closes_the_connection_without_reading_it(tmp_path: Path)
     run(scenario())
 
 
+def test_route_push_without_table_id_is_acked_like_librmr(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        port, pusher_port = free_port(), free_port()
+        endpoint = await start_peer(settings_for(tmp_path, port, None))
+        pusher = await start_peer(
+            settings_for(tmp_path, pusher_port, table(f"mse|20|-1|{addr(port)}"))
+        )
+        try:
+            await pusher.send(RmrMessage(MessageType.RMRRM_TABLE_DATA, b"newrt|start\nnewrt|end\n"))
+            ack = await pusher.receive()
+            assert ack.payload == b"OK <id-missing> \n\0"
+        finally:
+            await endpoint.close()
+            await pusher.close()
+
+    run(scenario())
+
+
 def test_seed_file_loaded_at_start_makes_the_endpoint_ready(tmp_path: Path) -> None:
     async def scenario() -> None:
         endpoint = await start_peer(settings_for(tmp_path, free_port(), table("mse|1|-1|h:1")))

@@ -16,7 +16,10 @@ Records (one per line, ``|``-separated, blanks and ``#`` comments ignored)::
 
 Endpoint lists: ``;`` separates groups, each group gets a copy of the message; ``,``
 separates round-robin members of a group. ``%meid`` as a group sends to the owner of
-the message's meid, looked up in the meid map.
+the message's meid, looked up in the meid map. As in librmr, a ``,sender`` list limits
+a record to the processes it names, an endpoint naming this process is left out (no
+process sends to itself), a ``#`` after whitespace starts a comment, and a section
+opened while another is still open abandons (refuses) the open one.
 
 Error policy (decided here, as librmr does not document one): a bad record is counted
 in :attr:`RouteTableLoader.errors` by reason and poisons the section it belongs to, so
@@ -151,21 +154,33 @@ def _endpoint(text: str) -> str:
     return text
 
 
-def _groups(text: str) -> tuple[EndpointGroup, ...]:
+def _groups(text: str, own_names: frozenset[str]) -> tuple[EndpointGroup, ...]:
+    """Endpoint groups; members naming this process are left out (librmr never sends to
+    itself) and groups left empty by that are dropped."""
     groups: list[EndpointGroup] = []
     for group_text in text.split(";"):
         members = tuple(m.strip() for m in group_text.split(","))
         if members == (MEID_ENDPOINT,):
             groups.append(EndpointGroup(members))
             continue
-        groups.append(EndpointGroup(tuple(_endpoint(m) for m in members)))
+        kept = tuple(ep for ep in map(_endpoint, members) if ep not in own_names)
+        if kept:
+            groups.append(EndpointGroup(kept))
     return tuple(groups)
 
 
-def _mtype_and_sender(text: str) -> tuple[int, str | None]:
-    mtype_text, sep, sender = text.partition(",")
-    mtype = _int32(mtype_text.strip(), "mtype")
-    return mtype, (_endpoint(sender.strip()) if sep else None)
+def _mtype_and_senders(text: str) -> tuple[int, tuple[str, ...]]:
+    """``mtype[,sender,sender...]`` split into the type and the senders it applies to."""
+    mtype_text, *senders = text.split(",")
+    return _int32(mtype_text.strip(), "mtype"), tuple(_endpoint(s.strip()) for s in senders)
+
+
+def _strip_comment(line: str) -> str:
+    """The line without a trailing comment (``#`` preceded by whitespace, as in a shell)."""
+    for at, char in enumerate(line):
+        if char == "#" and (at == 0 or line[at - 1].isspace()):
+            return line[:at].rstrip()
+    return line
 
 
 def _count(fields: list[str], records: int) -> None:
@@ -215,8 +230,8 @@ class RouteTableLoader:
         """Apply whole lines of route-table text; return the sections they ended."""
         outcomes: list[SectionOutcome] = []
         for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
+            line = _strip_comment(raw.strip())
+            if not line:
                 continue
             try:
                 outcome = self._line([f.strip() for f in line.split("|")])
@@ -238,8 +253,7 @@ class RouteTableLoader:
         kind = fields[0]
         if kind in ("newrt", "updatert", "meid_map") and len(fields) >= 2:
             if fields[1] == "start":
-                self._start(kind, fields[2] if len(fields) > 2 else "")
-                return None
+                return self._start(kind, fields[2] if len(fields) > 2 else "")
             if fields[1] == "end":
                 return self._end(kind, fields)
             raise RouteTableError("bad_record", f"{kind} needs start or end")
@@ -261,8 +275,9 @@ class RouteTableLoader:
         elif kind == "del":
             if len(fields) != 3:
                 raise RouteTableError("bad_record", "del needs mtype[,sender]|sub_id")
-            mtype, _ = _mtype_and_sender(fields[1])
-            section.entries.pop((mtype, _int32(fields[2], "sub_id")), None)
+            mtype, senders = _mtype_and_senders(fields[1])
+            if self._applies(senders):
+                section.entries.pop((mtype, _int32(fields[2], "sub_id")), None)
         elif kind == "mme_ar":
             if len(fields) != 3 or not fields[2]:
                 raise RouteTableError("bad_record", "mme_ar needs owner|meid ...")
@@ -283,23 +298,34 @@ class RouteTableLoader:
             sub_text, eps_text = (fields[3] if len(fields) == 4 else str(NO_SUB_ID)), fields[2]
         else:
             raise RouteTableError("bad_record", f"{kind} has {len(fields)} fields")
-        mtype, sender = _mtype_and_sender(fields[1])
+        mtype, senders = _mtype_and_senders(fields[1])
         sub_id = _int32(sub_text, "sub_id")
-        groups = _groups(eps_text)
-        if sender is None or sender in self.own_names:
+        groups = _groups(eps_text, self.own_names)
+        if self._applies(senders):
             section.entries[(mtype, sub_id)] = RouteEntry(mtype, sub_id, groups)
 
-    def _start(self, kind: str, table_id: str) -> None:
+    def _applies(self, senders: tuple[str, ...]) -> bool:
+        """A record applies to every process, or only to the senders it names."""
+        return not senders or not self.own_names.isdisjoint(senders)
+
+    def _start(self, kind: str, table_id: str) -> SectionOutcome | None:
+        """Open a section; a section still open is refused (librmr nacks it too)."""
+        abandoned = None
         if self._section is not None:
+            old = self._section
             self._problem(
                 RouteTableError(
-                    "abandoned", f"{self._section.kind} section replaced by {kind} before its end"
+                    "abandoned", f"{old.kind} section replaced by {kind} before its end"
                 )
             )
+            abandoned = SectionOutcome(old.kind, old.table_id, False, "abandoned")
         base = self.active or RouteTable()
-        # newrt replaces the routes but keeps the meid map (they arrive separately).
+        # newrt replaces the routes but keeps the meid map (they arrive separately);
+        # an update without a table id keeps the current one.
         entries = {} if kind == "newrt" else dict(base.entries)
-        self._section = _Section(kind, table_id or base.table_id, entries, dict(base.meid_owners))
+        table_id = table_id or (base.table_id if kind == "updatert" else "")
+        self._section = _Section(kind, table_id, entries, dict(base.meid_owners))
+        return abandoned
 
     def _end(self, kind: str, fields: list[str]) -> SectionOutcome:
         section = self._section

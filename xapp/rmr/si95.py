@@ -379,8 +379,9 @@ class Si95Transport:
     async def _route_push(self, msg: RmrMessage) -> None:
         for outcome in self._routes.feed(msg.payload.decode("utf-8", "replace")):
             self.counters.route_tables["loaded" if outcome.ok else "refused"] += 1
+            # librmr's ack: "OK|ERR <table id> <reason>\n" and the C string's NUL.
             state = "OK" if outcome.ok else "ERR"
-            ack = f"{state} {outcome.table_id} {outcome.reason}".rstrip() + "\n"
+            ack = f"{state} {outcome.table_id or '<id-missing>'} {outcome.reason}\n\0"
             await self.rts(msg, MessageType.RMRRM_TABLE_STATE, ack.encode())
 
     async def receive(self) -> RmrMessage:
