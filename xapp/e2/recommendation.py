@@ -268,7 +268,9 @@ def _parse(message_type: type[_M], data: bytes) -> _M:
     message = message_type()
     try:
         message.ParseFromString(bytes(data))
-    except DecodeError as exc:
+    except (DecodeError, ValueError, RuntimeError, RecursionError) as exc:
+        # DecodeError is the documented one; the others cover parser back-ends (upb, cpp,
+        # pure Python) that report some malformed inputs differently.
         raise RecommendationDecodeError("not_protobuf", f"{message_type.__name__}: {exc}") from None
     return message
 
