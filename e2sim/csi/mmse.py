@@ -37,21 +37,23 @@ class GramEntries:
         return len(self.diag)
 
 
-def gram_from_columns(re: torch.Tensor, im: torch.Tensor) -> GramEntries:
+def gram_from_columns(re: torch.Tensor, im: torch.Tensor, rx_dim: int = -1) -> GramEntries:
     """``A = G^H G`` from G's columns.
 
     Args:
-        re, im: real and imaginary parts of G laid out [r, ..., n_rx] (the column first, the
-            receive antennas, which are summed over, last).
+        re, im: real and imaginary parts of G, layer (column) index first: [r, ...].
+        rx_dim: the dimension of each layer's slice ``re[l]`` that holds the receive
+            antennas (summed over). Keeping a large contiguous dimension after it
+            (rx_dim=-2) makes the sums plain vectorised adds.
     """
     r = re.shape[0]
-    diag = [(re[i].square() + im[i].square()).sum(-1) for i in range(r)]
+    diag = [(re[i].square() + im[i].square()).sum(rx_dim) for i in range(r)]
     lower = {}
     for i in range(r):
         for j in range(i):
             # A_ij = sum_a conj(G_ai) G_aj
-            lower[i, j] = ((re[i] * re[j] + im[i] * im[j]).sum(-1),
-                           (re[i] * im[j] - im[i] * re[j]).sum(-1))
+            lower[i, j] = ((re[i] * re[j] + im[i] * im[j]).sum(rx_dim),
+                           (re[i] * im[j] - im[i] * re[j]).sum(rx_dim))
     return GramEntries(diag, lower)
 
 

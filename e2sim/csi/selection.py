@@ -131,11 +131,13 @@ def _all_precoders_subband_se(h: torch.Tensor, w: torch.Tensor,
     parts = []
     for start in range(0, b, step):
         chunk = h[start:start + step]
-        h_real = torch.cat([chunk.real, chunk.imag], dim=-1).reshape(-1, 2 * n_tx)
-        # One real GEMM for all precoders, laid out so each layer's (re, im) block is
-        # contiguous with the receive antennas last: [2, r, n, b' K, Nr].
-        g = (w_real @ h_real.T).reshape(2, r, n, -1, n_rx)
-        capacity = log2_one_plus_sinr_entries(gram_from_columns(g[0], g[1]))
+        # Rows ordered (Nr, UE, subband) so that the GEMM below leaves, for every layer and
+        # precoder, the receive antennas as contiguous [Nr, b' K] planes.
+        h_real = torch.cat([chunk.real, chunk.imag], dim=-1).permute(2, 0, 1, 3)
+        h_real = h_real.reshape(-1, 2 * n_tx)
+        # One real GEMM for all precoders: [2 (re, im), r, n, Nr, b' K].
+        g = (w_real @ h_real.T).reshape(2, r, n, n_rx, -1)
+        capacity = log2_one_plus_sinr_entries(gram_from_columns(g[0], g[1], rx_dim=-2))
         parts.append(torch.stack(capacity).sum(0).T.reshape(-1, k, n))
     return torch.cat(parts, dim=0)
 
