@@ -175,3 +175,10 @@ def test_a_report_with_no_optional_part_decodes_with_every_part_absent() -> None
         csi.encode_indication_message((CsiReport(ue_id=5, report_slot=9),)))
     assert decoded == CsiReport(ue_id=5, report_slot=9)
     assert decoded.csi is None and decoded.sinr_db is None and decoded.channel_estimate is None
+
+
+def test_dense_pmi_keeps_i13_only_where_the_codebook_has_one() -> None:
+    assert csi.Pmi.from_dense(1, 4, i11=3, i12=0, i13=0, i2=2) == csi.Pmi(3, 0, 2, None)
+    assert csi.Pmi.from_dense(2, 4, i11=3, i12=0, i13=1, i2=1) == csi.Pmi(3, 0, 1, 1)
+    assert csi.Pmi.from_dense(2, 2, i11=0, i12=0, i13=0, i2=1) == csi.Pmi(0, 0, 1, None)
+    assert csi.Pmi.from_dense(5, 16, i11=1, i12=0, i13=0, i2=0) == csi.Pmi(1, 0, 0, None)

@@ -67,6 +67,13 @@ class Pmi:
     i2: int
     i13: int | None = None
 
+    @classmethod
+    def from_dense(cls, rank: int, n_tx_ports: int, i11: int, i12: int, i13: int,
+                   i2: int) -> Pmi:
+        """From the dense form (i13 = 0 where the codebook has none, as in ``e2sim.csi``
+        and ``model.pmi_space``): keeps i13 only for ranks 2..4 with more than 2 ports."""
+        return cls(i11, i12, i2, i13 if 2 <= rank <= 4 and n_tx_ports > 2 else None)
+
 
 @dataclass(frozen=True)
 class ReportStyle:
