@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tests.rmr.golden import golden_frame
 from xapp.rmr.frame import FrameDecoder, RmrFrameError, decode_frame, encode_frame
-from xapp.rmr.message import FLAG_CALL, RmrMessage
+from xapp.rmr.message import FLAG_CALL, RmrMessage, new_xid
 
 _name = st.text(st.characters(codec="utf-8", exclude_characters="\0"), max_size=20)
 
@@ -140,3 +140,9 @@ def test_reply_keeps_xid_call_id_and_routing_but_clears_the_call_flag() -> None:
     assert (reply.sub_id, reply.meid, reply.flags) == (4, "gnb", 0x100)
     assert not reply.is_call and request.is_call
     assert reply.src == ""  # stamped by the sending backend
+
+
+def test_new_transaction_ids_are_32_printable_bytes_without_nul() -> None:
+    xids = {new_xid() for _ in range(1000)}
+    assert len(xids) == 1000
+    assert all(len(x) == 32 and x.isalnum() for x in xids)

@@ -6,7 +6,7 @@ librmr) and by the sans-IO frame codec, so xApp code never touches a C buffer.
 
 from __future__ import annotations
 
-import os
+import uuid
 from dataclasses import dataclass, field, replace
 
 from xapp.rmr.mtypes import NO_SUB_ID
@@ -22,8 +22,12 @@ FLAG_CALL = 0x04
 
 
 def new_xid() -> bytes:
-    """A fresh random 32-byte transaction id (unique enough to match call replies)."""
-    return os.urandom(XID_LEN)
+    """A fresh 32-byte transaction id: a random UUID as 32 hex digits.
+
+    Printable on purpose: ricxappframe reads xids as C strings (up to the first NUL),
+    so a binary id with a zero byte would be cut short by Python xApps echoing it.
+    """
+    return uuid.uuid4().hex.encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
