@@ -391,3 +391,8 @@ def test_two_port_pmi_never_carries_i13() -> None:
 def test_antenna_layout_must_be_one_of_the_specified_n1_n2_pairs() -> None:
     assert _ran_function_reason(lambda m: (setattr(m.antenna, "n1", 1),
                                            setattr(m.antenna, "n2", 2))) == "antenna_layout"
+
+
+def test_oid_with_a_trailing_newline_is_refused() -> None:
+    assert _ran_function_reason(lambda m: setattr(m, "oid", csi.RAN_FUNCTION_OID + "\n")) == \
+        "bad_text"

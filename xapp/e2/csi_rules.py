@@ -7,7 +7,9 @@ error into ``EncodeError``) so that nothing is sent that a peer would refuse.
 Reason codes: ``out_of_range``, ``not_finite``, ``missing_field``, ``inconsistent_pmi``,
 ``rank_exceeds_antennas``, ``subband_count``, ``bad_shape``, ``shape_mismatch``,
 ``tensor_size``, ``duplicate``, ``too_many``, ``bad_text``, ``bad_ue_filter``,
-``nothing_requested``, ``antenna_layout``, ``subband_layout``.
+``nothing_requested``, ``antenna_layout``, ``subband_layout``. The codec in
+:mod:`xapp.e2.csi` adds ``not_bytes``, ``too_large``, ``not_protobuf``, ``unknown_codebook``
+and ``unknown_dtype``.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ LAYOUTS: dict[int, frozenset[tuple[int, int]]] = {
 TX_PORT_COUNTS = frozenset(LAYOUTS)
 _I13_RANK34_BELOW_16_PORTS = {(2, 1): 1, (4, 1): 3, (6, 1): 4, (2, 2): 3, (3, 2): 4}
 SCS_KHZ = frozenset({15, 30, 60, 120, 240})
-_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
 
 
 def _fail(reason: str, detail: str) -> CsiDecodeError:
@@ -167,7 +169,7 @@ def check_numerology(numerology: Numerology) -> None:
 def check_ran_function(definition: CsiRanFunctionDefinition) -> None:
     _text("short_name", definition.short_name, required=True)
     _text("description", definition.description, required=False)
-    if len(definition.oid) > 1024 or not _OID.match(definition.oid):
+    if len(definition.oid) > 1024 or not _OID.fullmatch(definition.oid):
         raise _fail("bad_text", f"oid {definition.oid[:64]!r} is not a dotted OID")
     in_range("version", definition.version, 1, 2**32 - 1)
     if not definition.report_styles:
