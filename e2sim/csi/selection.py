@@ -35,10 +35,10 @@ class CsiSelection:
         se: SE of the choice, bit/s/Hz (float32).
         subband_se: per-subband SE of the choice ``sum_l log2(1 + SINR_{k,l})``:
             [..., n_sb] float32; ``se`` is its mean. Feeds the CQI computation.
-        se_per_rank: best SE at each rank: [..., max_rank] float32; ``-inf`` for ranks
-            above min(N_T, N_R, max_rank).
-        pmi_per_rank: the PMI reaching ``se_per_rank``: [..., max_rank] int64 (0 where the
-            rank is not allowed).
+        se_per_rank: best SE at each rank 1..codebook.max_rank: [..., codebook.max_rank]
+            float32; ``-inf`` for ranks above min(N_T, N_R, max_rank).
+        pmi_per_rank: the PMI reaching ``se_per_rank``: [..., codebook.max_rank] int64 (0
+            where the rank is not allowed).
     """
 
     ri: torch.Tensor
@@ -64,7 +64,7 @@ def layer_sinr(h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     Returns:
         [..., n_sb, r] float32.
     """
-    g = h @ w
+    g = h @ w.to(h.dtype)
     return torch.exp2(log2_one_plus_sinr(g.mH @ g)) - 1.0
 
 
@@ -80,7 +80,7 @@ def subband_se(h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """
     if w.dim() < h.dim():
         w = w.unsqueeze(-3)
-    g = h @ w
+    g = h @ w.to(h.dtype)
     return log2_one_plus_sinr(g.mH @ g).sum(-1)
 
 
@@ -115,7 +115,7 @@ def subband_se_of(codebook: TypeICodebook, h: torch.Tensor, rank: torch.Tensor |
         if bool(((sel < 0) | (sel >= codebook.n_pmi(r))).any()):
             raise ValueError(f"PMI index outside 0..{codebook.n_pmi(r) - 1} at rank {r}")
         w = codebook.precoders(r).to(h.device)[sel]  # [m, P, r]
-        out[rows] = subband_se(flat[rows], w)
+        out[rows] = subband_se(flat[rows], w).float()
     return out.reshape(*batch, n_sb)
 
 
@@ -124,6 +124,8 @@ def _all_precoders_subband_se(h: torch.Tensor, w: torch.Tensor,
     """Per-subband SE of every precoder: h [B, K, Nr, P], w [n, P, r] -> [B, K, n]."""
     b, k, n_rx, n_tx = h.shape
     n, _, r = w.shape
+    if b == 0:
+        return torch.zeros(0, k, n, device=h.device)
     w_real = _real_precoder_rows(w)  # [2 r n, 2P]
     # Bytes per UE of the big intermediates: real G, the Gram products, the Cholesky terms.
     per_ue = k * n * (n_rx * r * 8 * 3 + r * r * 4 * 6)

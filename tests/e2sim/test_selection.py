@@ -155,6 +155,21 @@ def test_rank_never_exceeds_receive_antennas_or_the_cap() -> None:
     assert bool((capped.ri <= 2).all())
 
 
+def test_double_precision_channels_give_the_same_choice() -> None:
+    cb = TypeICodebook(4)
+    h = _iid(4, 13, 2, 4, snr_db=10, seed=20)
+    single, double = select_csi(cb, h), select_csi(cb, h.to(torch.complex128))
+    assert torch.equal(single.pmi, double.pmi)
+    assert torch.allclose(se_of(cb, h.to(torch.complex128), single.ri, single.pmi),
+                          single.se, rtol=1e-5)
+
+
+def test_an_empty_batch_gives_empty_answers() -> None:
+    choice = select_csi(TypeICodebook(4), torch.zeros(0, 13, 2, 4, dtype=torch.complex64))
+    assert choice.ri.shape == (0,)
+    assert choice.subband_se.shape == (0, 13)
+
+
 def test_a_channel_with_the_wrong_port_count_is_refused() -> None:
     with pytest.raises(ValueError):
         select_csi(TypeICodebook(8), _iid(2, 4, 2, 4, snr_db=0, seed=13))
