@@ -1,0 +1,1 @@
+"""Telemetry: the InfluxDB vocabulary (:mod:`.names`) and the Grafana dashboard builder."""
