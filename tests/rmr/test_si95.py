@@ -169,6 +169,38 @@ def test_sender_reconnects_after_the_peer_restarts(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_a_peer_that_stops_reading_fails_sends_after_the_send_timeout(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        stalled: list[asyncio.StreamWriter] = []
+
+        async def never_read(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            stalled.append(writer)
+
+        port = free_port()
+        server = await asyncio.start_server(never_read, "127.0.0.1", port)
+        sender = await start_peer(
+            settings_for(
+                tmp_path, free_port(), table(f"mse|{REC}|-1|{addr(port)}"), send_timeout_s=0.2
+            )
+        )
+        try:
+            results = []
+            for _ in range(5000):  # far more than loopback socket buffers hold
+                results.append(await sender.send(RmrMessage(REC, bytes(64 * 1024))))
+                if not results[-1]:
+                    break
+            assert not results[-1] and results[-1].reason == "send_failed"
+            assert all(results[:-1])
+        finally:
+            await sender.close()
+            for writer in stalled:
+                writer.close()
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+
+
 def test_rts_writes_back_on_the_inbound_connection_when_src_is_unreachable(tmp_path: Path) -> None:
     async def scenario() -> None:
         port = free_port()

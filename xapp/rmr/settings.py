@@ -46,6 +46,8 @@ class RmrSettings:
         log_vlevel: ``RMR_LOG_VLEVEL`` 0..5.
         max_frame_bytes: largest frame accepted from a peer.
         connect_timeout_s: how long an outbound connection attempt may take.
+        send_timeout_s: how long a send may wait for a peer that does not read before
+            its connection is closed and the send fails.
     """
 
     port: int = RMR_DATA_PORT
@@ -58,6 +60,7 @@ class RmrSettings:
     log_vlevel: int = 0
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     connect_timeout_s: float = 2.0
+    send_timeout_s: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], port: int = RMR_DATA_PORT) -> RmrSettings:

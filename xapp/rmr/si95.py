@@ -50,10 +50,13 @@ class _Connection:
         writer: asyncio.StreamWriter,
         peer: str,
         max_frame_bytes: int,
+        send_timeout_s: float,
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.peer = peer
+        self.send_timeout_s = send_timeout_s
+        self._high_water = writer.transport.get_write_buffer_limits()[1]
         self.decoder = FrameDecoder(max_frame_bytes, origin=self)
         self.task: asyncio.Task[None] | None = None
 
@@ -67,8 +70,11 @@ class _Connection:
             return False
         try:
             self.writer.write(frame)
-            await self.writer.drain()  # back-pressure: waits only above the high-water mark
-        except (ConnectionError, OSError):
+            # Back-pressure above the high-water mark only; a peer that stops reading
+            # for send_timeout_s is treated as dead rather than stalling the sender.
+            if self.writer.transport.get_write_buffer_size() > self._high_water:
+                await asyncio.wait_for(self.writer.drain(), self.send_timeout_s)
+        except (ConnectionError, OSError, TimeoutError):
             self.writer.close()
             return False
         return True
@@ -302,6 +308,9 @@ class Si95Transport:
         except (OSError, ValueError, TimeoutError) as exc:
             _log.debug("connect to %s failed: %s", endpoint, exc)
             return None
+        if self._closed:  # closed while dialling
+            writer.close()
+            return None
         conn = self._adopt(reader, writer, endpoint)
         self._outbound[endpoint] = conn
         conn.task = asyncio.create_task(self._read_loop(conn))
@@ -315,7 +324,9 @@ class Si95Transport:
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = _Connection(reader, writer, peer, self.settings.max_frame_bytes)
+        conn = _Connection(
+            reader, writer, peer, self.settings.max_frame_bytes, self.settings.send_timeout_s
+        )
         self._connections.add(conn)
         return conn
 
