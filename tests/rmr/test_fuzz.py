@@ -44,6 +44,7 @@ def _mutate_frame(rng: random.Random) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.timeout(300)  # a hang fails the test instead of blocking the suite
 def test_frame_decoder_survives_ten_thousand_mutated_streams() -> None:
     rng = random.Random(20261122)
     outcomes = {"ok": 0, "malformed": 0}
@@ -90,6 +91,7 @@ def _mutate_routes(rng: random.Random) -> str:
     return "".join(text)
 
 
+@pytest.mark.timeout(300)
 def test_route_parser_survives_ten_thousand_mutated_tables() -> None:
     rng = random.Random(7_2026)
     parsed = refused = 0

@@ -125,7 +125,7 @@ class LibRmrTransport:
     def _alloc(self, msg: RmrMessage) -> Any:
         rmr = self._rmr
         sbuf = rmr.rmr_alloc_msg(self._ctx, max(_MIN_ALLOC, len(msg.payload)))
-        self._fill(sbuf, msg.mtype, msg.payload)
+        sbuf = self._fill(sbuf, msg.mtype, msg.payload)
         sbuf.contents.sub_id = msg.sub_id
         ctypes.memmove(sbuf.contents.xaction, msg.xid, XID_LEN)
         if msg.meid:
@@ -159,7 +159,7 @@ class LibRmrTransport:
         sbuf = None
         while not self._stop.is_set():
             sbuf = rmr.rmr_torcv_msg(self._ctx, sbuf, _RECEIVE_POLL_MS)
-            if sbuf.contents.state != rmr.RMR_OK:
+            if not sbuf or sbuf.contents.state != rmr.RMR_OK:
                 continue  # timeout: poll the stop flag again
             msg = self._to_message(sbuf, _ReceivedBuffer(rmr, sbuf))
             sbuf = None  # now owned by the message; librmr allocates the next one
@@ -233,6 +233,7 @@ class LibRmrTransport:
 
     def _call_blocking(self, msg: RmrMessage, timeout_ms: int) -> RmrMessage:
         rmr = self._rmr
+        # ricxappframe wraps rmr_call but not rmr_mt_call, the one with a timeout.
         mt_call = rmr._wrap_rmr_function(
             "rmr_mt_call",
             ctypes.POINTER(rmr.rmr_mbuf_t),
@@ -241,6 +242,8 @@ class LibRmrTransport:
         with self._lock:
             call_id = next(self._call_ids)
         reply = mt_call(self._ctx, self._alloc(msg), call_id, timeout_ms)
+        if not reply:
+            raise RmrSendFailed(f"rmr_mt_call returned no buffer for mtype {msg.mtype}")
         try:
             state = reply.contents.state
             if state == rmr.RMR_ERR_TIMEOUT:
