@@ -279,7 +279,7 @@ def test_oversize_frame_closes_the_connection_without_reading_it(tmp_path: Path)
     run(scenario())
 
 
-def test_route_push_without_table_id_is_acked_like_librmr(tmp_path: Path) -> None:
+def test_route_push_without_table_id_is_loaded_and_acked_like_librmr(tmp_path: Path) -> None:
     async def scenario() -> None:
         port, pusher_port = free_port(), free_port()
         endpoint = await start_peer(settings_for(tmp_path, port, None))
@@ -287,9 +287,11 @@ def test_route_push_without_table_id_is_acked_like_librmr(tmp_path: Path) -> Non
             settings_for(tmp_path, pusher_port, table(f"mse|20|-1|{addr(port)}"))
         )
         try:
-            await pusher.send(RmrMessage(MessageType.RMRRM_TABLE_DATA, b"newrt|start\nnewrt|end\n"))
+            push = b"newrt|start\nnewrt|end\n\0"  # with the NUL a C sender may add
+            await pusher.send(RmrMessage(MessageType.RMRRM_TABLE_DATA, push))
             ack = await pusher.receive()
             assert ack.payload == b"OK <id-missing> \n\0"
+            assert endpoint.is_ready
         finally:
             await endpoint.close()
             await pusher.close()

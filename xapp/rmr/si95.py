@@ -212,7 +212,10 @@ class Si95Transport:
             self.counters.route_tables["loaded" if outcome.ok else "refused"] += 1
             if not outcome.ok:
                 _log.warning(
-                    "route table %s section refused: %s", outcome.section, self._routes.first_error
+                    "route table %s section %r refused: %s",
+                    outcome.section,
+                    outcome.table_id,
+                    outcome.reason,
                 )
         return any(outcome.ok for outcome in outcomes)
 
@@ -388,7 +391,9 @@ class Si95Transport:
             await self._queue.put(msg)
 
     async def _route_push(self, msg: RmrMessage) -> None:
-        for outcome in self._routes.feed(msg.payload.decode("utf-8", "replace")):
+        # C senders may include the string's NUL terminator; the text ends there.
+        text = msg.payload.split(b"\0", 1)[0].decode("utf-8", "replace")
+        for outcome in self._routes.feed(text):
             self.counters.route_tables["loaded" if outcome.ok else "refused"] += 1
             # librmr's ack: "OK|ERR <table id> <reason>\n" and the C string's NUL.
             state = "OK" if outcome.ok else "ERR"
