@@ -1,0 +1,1 @@
+"""Decisions: the micro-batcher and the predictors behind one interface."""
