@@ -411,6 +411,7 @@ class LinkFM(nn.Module):
         batch: TokenBatch,
         rank: torch.Tensor | None = None,
         exit_threshold: float | None = None,
+        reconstruct: bool = True,
     ) -> LinkFMOutput:
         """Run the encoder and heads.
 
@@ -420,6 +421,7 @@ class LinkFM(nn.Module):
             exit_threshold: None runs every layer and returns every exit's outputs and the
                 reconstructions (training). A float (nats) stops each item at the first
                 exit whose rank + beam entropy is below it (inference).
+            reconstruct: decode every token (full passes only; off for embeddings).
         """
         B = batch.batch_size
         x = self.embed_tokens(batch)  # [B, 1 + N, d]
@@ -438,7 +440,7 @@ class LinkFM(nn.Module):
             return LinkFMOutput(
                 heads=self.heads(x[:, 0], batch, rank),
                 exits=outs,
-                recon=self.reconstruct(x[:, 1:]),
+                recon=self.reconstruct(x[:, 1:]) if reconstruct else None,
                 cls=x[:, 0],
                 exit_layer=torch.full((B,), self.cfg.n_layers, dtype=torch.long),
             )
@@ -478,6 +480,6 @@ class LinkFM(nn.Module):
 
     def embed(self, batch: TokenBatch) -> torch.Tensor:
         """The window embedding: final CLS [B, d_model] (for probes and prototypes)."""
-        out = self.forward(batch)
+        out = self.forward(batch, reconstruct=False)
         assert out.cls is not None
         return out.cls
