@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xapp.rmr.routes import RouteTableError, RouteTableLoader, parse_route_table
 
@@ -230,3 +232,30 @@ def test_update_without_an_id_keeps_the_table_id_but_a_new_table_does_not() -> N
     assert loader.active is not None and loader.active.table_id == "t1"
     loader.feed("newrt|start\nnewrt|end\n")
     assert loader.active.table_id == ""
+
+
+_endpoints = st.lists(
+    st.builds("h{}:{}".format, st.integers(0, 9), st.integers(1, 65535)), min_size=1, max_size=3
+)
+_tables = st.dictionaries(
+    st.tuples(st.integers(0, 40), st.sampled_from([-1, 0, 1, 7, 123])),
+    st.lists(_endpoints, min_size=1, max_size=3),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_tables, st.integers(0, 40), st.sampled_from([-1, 0, 1, 7, 99]))
+def test_any_rendered_table_routes_like_its_definition(
+    routes: dict[tuple[int, int], list[list[str]]], mtype: int, sub_id: int
+) -> None:
+    lines = [
+        f"mse|{m}|{s}|{';'.join(','.join(g) for g in groups)}" for (m, s), groups in routes.items()
+    ]
+    text = "\n".join(["newrt|start", *lines, f"newrt|end|{len(lines)}"])
+    table = parse_route_table(text)
+    for (m, s), groups in routes.items():
+        assert table.endpoints(m, s) == [g[0] for g in groups]
+    fresh = parse_route_table(text)  # round-robin positions start over
+    expected = routes.get((mtype, sub_id)) or routes.get((mtype, -1))
+    assert fresh.endpoints(mtype, sub_id) == ([g[0] for g in expected] if expected else [])

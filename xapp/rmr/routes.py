@@ -192,6 +192,14 @@ def _count(fields: list[str], records: int) -> None:
             )
 
 
+# Which records each section may hold.
+_ALLOWED = {
+    "newrt": ("mse", "rte"),
+    "updatert": ("mse", "rte", "del"),
+    "meid_map": ("mme_ar", "mme_del"),
+}
+
+
 @dataclass
 class _Section:
     kind: str
@@ -263,33 +271,37 @@ class RouteTableLoader:
         if section is None:
             raise RouteTableError("outside_table", f"{kind} record before any start line")
         section.records += 1
-        allowed = {
-            "newrt": ("mse", "rte"),
-            "updatert": ("mse", "rte", "del"),
-            "meid_map": ("mme_ar", "mme_del"),
-        }[section.kind]
-        if kind not in allowed:
+        if kind not in _ALLOWED[section.kind]:
             raise RouteTableError("bad_record", f"{kind} is not allowed in {section.kind}")
         if kind in ("mse", "rte"):
             self._route(section, kind, fields)
         elif kind == "del":
-            if len(fields) != 3:
-                raise RouteTableError("bad_record", "del needs mtype[,sender]|sub_id")
-            mtype, senders = _mtype_and_senders(fields[1])
-            if self._applies(senders):
-                section.entries.pop((mtype, _int32(fields[2], "sub_id")), None)
-        elif kind == "mme_ar":
+            self._delete(section, fields)
+        else:
+            self._meid_record(section, kind, fields)
+        return None
+
+    def _delete(self, section: _Section, fields: list[str]) -> None:
+        if len(fields) != 3:
+            raise RouteTableError("bad_record", "del needs mtype[,sender]|sub_id")
+        mtype, senders = _mtype_and_senders(fields[1])
+        sub_id = _int32(fields[2], "sub_id")
+        if self._applies(senders):
+            section.entries.pop((mtype, sub_id), None)
+
+    @staticmethod
+    def _meid_record(section: _Section, kind: str, fields: list[str]) -> None:
+        if kind == "mme_ar":
             if len(fields) != 3 or not fields[2]:
                 raise RouteTableError("bad_record", "mme_ar needs owner|meid ...")
             owner = _endpoint(fields[1])
             for meid in fields[2].split():
                 section.meid_owners[meid] = owner
-        else:
-            if len(fields) != 2 or not fields[1]:
-                raise RouteTableError("bad_record", "mme_del needs meid ...")
-            for meid in fields[1].split():
-                section.meid_owners.pop(meid, None)
-        return None
+            return
+        if len(fields) != 2 or not fields[1]:
+            raise RouteTableError("bad_record", "mme_del needs meid ...")
+        for meid in fields[1].split():
+            section.meid_owners.pop(meid, None)
 
     def _route(self, section: _Section, kind: str, fields: list[str]) -> None:
         if kind == "mse" and len(fields) == 4:
