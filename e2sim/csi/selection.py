@@ -5,8 +5,14 @@ codebook precoder W, ``G_k = H_k W`` per subband k and the linear-MMSE SINR of l
 ``SINR_{k,l} = 1 / [(I_r + G_k^H G_k)^{-1}]_{ll} - 1``. H is whitened (noise variance 1 per
 receive antenna) and W already splits the unit transmit power over the layers, so nothing
 is divided by r again. ``SE(r, W) = mean_k sum_l log2(1 + SINR_{k,l})`` in bit/s/Hz;
-``PMI*(r) = argmax_W SE(r, W)`` and ``RI = argmax_r SE(r, PMI*(r))`` (ties go to the lower
-rank and the lower PMI index). Ranks run up to min(N_T, N_R, codebook.max_rank, max_rank).
+``PMI*(r) = argmax_W SE(r, W)`` and ``RI = argmax_r SE(r, PMI*(r))``. Ranks run up to
+min(N_T, N_R, codebook.max_rank, max_rank).
+
+Ties: the Type-I codebook holds exactly equivalent precoders (at ranks 3-4, i11 = l with
+l' = l + k1 and i11 = l' with l'' = l hold the same columns in another order, hence the same
+SE), and float rounding would pick among them at random. Every argmax here therefore takes
+the LOWEST index whose SE is within ``TIE_RTOL`` (relative) of the maximum, so equivalent
+channels get one canonical (RI, PMI) and training labels stay stable.
 
 All functions take channels ``H: [..., n_sb, n_rx, n_tx]`` complex64 with any leading batch
 dims (UEs, time), and loop only over ranks and memory chunks, never over UEs or subbands.
@@ -22,6 +28,7 @@ from e2sim.csi.codebook import TypeICodebook
 from e2sim.csi.mmse import gram_from_columns, log2_one_plus_sinr, log2_one_plus_sinr_entries
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20
+TIE_RTOL = 1e-5
 
 
 @dataclass(frozen=True)
@@ -183,10 +190,12 @@ def select_csi(codebook: TypeICodebook, h: torch.Tensor, max_rank: int | None = 
     sb_rank = torch.zeros(b, codebook.max_rank, n_sb, device=dev)
     for r in range(1, top + 1):
         sb = _all_precoders_subband_se(flat, codebook.precoders(r).to(h.device), chunk_bytes)
-        best_se, best_pmi = sb.mean(1).max(-1)  # max returns the first (lowest) index on ties
-        se_rank[:, r - 1], pmi_rank[:, r - 1] = best_se, best_pmi
+        se = sb.mean(1)  # [B, n_pmi]
+        best_pmi = _first_near_max(se)
+        se_rank[:, r - 1] = se.gather(1, best_pmi[:, None])[:, 0]
+        pmi_rank[:, r - 1] = best_pmi
         sb_rank[:, r - 1] = sb.gather(2, best_pmi[:, None, None].expand(b, n_sb, 1))[..., 0]
-    ri = se_rank.argmax(-1) + 1  # first maximum: the lower rank wins a tie
+    ri = _first_near_max(se_rank) + 1
     pick = (ri - 1)[:, None]
     pmi = pmi_rank.gather(1, pick)[:, 0]
     parts = _components(codebook, ri, pmi)
@@ -200,6 +209,13 @@ def select_csi(codebook: TypeICodebook, h: torch.Tensor, max_rank: int | None = 
         se_per_rank=se_rank.reshape(*batch, codebook.max_rank),
         pmi_per_rank=pmi_rank.reshape(*batch, codebook.max_rank),
     )
+
+
+def _first_near_max(x: torch.Tensor) -> torch.Tensor:
+    """Index of the first entry of the last dim within TIE_RTOL of its maximum: [...] int64."""
+    best = x.max(-1, keepdim=True).values
+    near = x >= best - TIE_RTOL * best.abs()
+    return near.to(torch.uint8).argmax(-1)  # argmax returns the first maximal entry
 
 
 def _components(codebook: TypeICodebook, ri: torch.Tensor,

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import pytest
 import torch
 
 from e2sim.csi.beams import DftBeamGrid, beam_rsrp_db, select_beams
 from e2sim.csi.codebook import TypeICodebook
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Run on one intra-op thread: on the shared 2-core machine a second thread only spins
+    on many small tensors (measured 10-30x slower under load); restored after the module."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _noise(*shape: int, seed: int) -> torch.Tensor:

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import cmath
 import math
+from collections.abc import Iterator
 
 import pytest
 import torch
 
 from e2sim.csi.codebook import TypeICodebook
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Run on one intra-op thread: on the shared 2-core machine a second thread only spins
+    on many small tensors (measured 10-30x slower under load); restored after the module."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 CONFIGS = [(2,), (4,), (8, 2, 2, 4, 4), (8, 4, 1, 4, 1)]
 

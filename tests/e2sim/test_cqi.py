@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 
 import pytest
 import torch
 
+from e2sim.csi.codebook import TypeICodebook
 from e2sim.csi.cqi import (
     cqi_efficiency,
     cqi_from_sinr_db,
@@ -18,6 +21,17 @@ from e2sim.csi.cqi import (
     sinr_thresholds_db,
     subband_cqi_from_differential,
 )
+from e2sim.csi.selection import select_csi
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Run on one intra-op thread: on the shared 2-core machine a second thread only spins
+    on many small tensors (measured 10-30x slower under load); restored after the module."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("table", [1, 2])
@@ -140,3 +154,16 @@ def test_table_2_reaches_higher_cqi_efficiency_at_high_sinr() -> None:
     eff1 = cqi_efficiency(cqi_report(se, 1, table=1).wideband, 1)
     eff2 = cqi_efficiency(cqi_report(se, 1, table=2).wideband, 2)
     assert float(eff2[0]) > float(eff1[0])
+
+
+def test_cqi_of_a_selected_choice_rises_with_snr() -> None:
+    gen = torch.Generator().manual_seed(5)
+    h = torch.randn(8, 13, 2, 4, dtype=torch.complex64, generator=gen)
+    cb = TypeICodebook(4)
+    wideband = []
+    for snr_db in (-5, 5, 15, 25):
+        choice = select_csi(cb, h * math.sqrt(10 ** (snr_db / 10)))
+        wideband.append(cqi_report(choice.subband_se, choice.ri).wideband)
+    for low, high in itertools.pairwise(wideband):
+        assert bool((high >= low).all())
+    assert bool((wideband[-1] > wideband[0]).all())
