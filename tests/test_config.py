@@ -188,6 +188,17 @@ def test_without_environment_the_platform_defaults_apply(tmp_path: Path) -> None
     assert settings.influx.bucket == "default"
 
 
+def test_the_callback_host_follows_the_osc_service_name_by_default(tmp_path: Path) -> None:
+    settings = settings_from(Controls(), {"POD_NAMESPACE": "ricxapp"}, tmp_path / "c.json")
+    assert settings.client_host == "service-ricxapp-linkfm-http.ricxapp"
+
+
+def test_a_sharded_pod_advertises_its_own_callback_host(tmp_path: Path) -> None:
+    host = "linkfm-1.service-ricxapp-linkfm-http-headless.ricxapp"
+    settings = settings_from(Controls(), {"LINKFM_CLIENT_HOST": host}, tmp_path / "c.json")
+    assert settings.client_host == host
+
+
 def test_rmr_variables_become_rmr_settings(tmp_path: Path) -> None:
     settings = settings_from(Controls(), {
         "RMR_SEED_RT": "/opt/route/local.rt", "RMR_RTG_SVC": "rtmgr:4561",

@@ -196,7 +196,21 @@ class Settings(_Frozen):
     config_file: Path
     http_port: int = Field(default=HTTP_PORT, ge=1, le=65535)
     xapp_name: str = "linkfm"
+    namespace: str = "ricxapp"
+    client_host: str = Field(
+        default="", description="host submgr calls back and routes indications to")
     sharding: ShardingControls
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_client_host(cls, data: Any) -> Any:
+        # OSC's service naming (DEPLOY.md): service-<ns>-<name>-http.<ns>. A sharded
+        # StatefulSet sets LINKFM_CLIENT_HOST to the pod's own headless-service name.
+        if isinstance(data, dict) and not data.get("client_host"):
+            ns = data.get("namespace") or "ricxapp"
+            name = data.get("xapp_name") or "linkfm"
+            data = {**data, "client_host": f"service-{ns}-{name}-http.{ns}"}
+        return data
 
 
 # Environment variable -> (section, field). Anything else in the environment is ignored.
@@ -215,6 +229,8 @@ _ENV_FIELDS: dict[str, tuple[str, str]] = {
     "INFLUX_TOKEN": ("influx", "token"),
     "HTTP_PORT": ("", "http_port"),
     "XAPP_NAME": ("", "xapp_name"),
+    "POD_NAMESPACE": ("", "namespace"),
+    "LINKFM_CLIENT_HOST": ("", "client_host"),
 }
 
 
