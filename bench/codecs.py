@@ -5,7 +5,7 @@ Reference loads (ISSUE: foundation, point 6):
   inside an E2AP RICindication (what the xApp decodes per KPM indication);
 - a 64-UE E2SM-CSI indication with channel tensors (13 subbands x 2 rx x 4 tx complex64),
   alone and inside a RICindication;
-- a 64-UE recommendation batch.
+- a 64-UE recommendation batch (what the xApp encodes per E2 node and cycle).
 Rates are per message and per UE; the E2AP-only figure is the envelope cost.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench._timing import machine, rate
-from xapp.e2 import csi, e2ap, kpm
+from xapp.e2 import csi, e2ap, kpm, recommendation
 from xapp.e2.e2ap_messages import IndicationType, RicIndication, RicRequestId
 
 N_UES = 64
@@ -77,6 +77,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["e2ap_envelope_only_csi"] = _pair(
         lambda: e2ap.encode(_indication(csi_h, csi_m, 200)),
         lambda: e2ap.decode(csi_pdu), n, len(csi_pdu), seconds)
+    batch = recommendation.example_batch(n_ues=n)
+    batch_bytes = recommendation.encode_batch(batch)
+    results["recommendation_batch"] = _pair(lambda: recommendation.encode_batch(batch),
+                                            lambda: recommendation.decode_batch(batch_bytes), n,
+                                            len(batch_bytes), seconds)
     return results
 
 
