@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from model.network import CQI_SCALE, SE_SCALE, HeadOutputs, LinkFMOutput, Reconstruction
+from model.network import CQI_SCALE, SE_SCALE
+from model.outputs import HeadOutputs, LinkFMOutput, Reconstruction
 from model.pmi_space import PMI_PARTS
 from model.tokenize import TokenBatch, TokenLayout
 

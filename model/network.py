@@ -18,18 +18,20 @@ rank (4 classes), PMI i11/i12/i13/i2 (conditioned on the rank and masked to the 
 exist for the UE's codebook and that rank), beam (masked to the UE's beam count), CQI and SE.
 Per-token reconstruction heads decode every token back to its own (normalised) space for
 masked pretraining. Early-exit heads after chosen layers let easy windows stop early.
+What a forward pass returns is in model/outputs.py.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from model.outputs import HeadOutputs, LinkFMOutput, Reconstruction, mask_logits
 from model.pmi_space import PMI_PARTS, PMI_SIZES, pmi_mask_table, rank_mask
 from model.registry import MAX_RANK, FeatureKind, FeatureRegistry, PaddingDims
 from model.tokenize import TokenBatch, TokenLayout
@@ -88,117 +90,6 @@ class LinkFMConfig:
         if "early_exit_layers" in kw:
             kw["early_exit_layers"] = tuple(kw["early_exit_layers"])
         return cls(**kw)
-
-
-def _mask_logits(logits: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    # finfo.min, not -inf: an all-invalid row stays finite (uniform) instead of NaN
-    return logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
-
-
-def masked_entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Entropy in nats of softmax(logits) over the last axis: [..., K] -> [...]."""
-    logp = F.log_softmax(logits, -1)
-    p = logp.exp()
-    return -torch.where(p > 0, p * logp, 0.0).sum(-1)
-
-
-@dataclass
-class HeadOutputs:
-    """Predictions from the CLS token (B windows).
-
-    Attributes:
-        rank_logits: [B, 4] over rank 1..4, invalid ranks at finfo.min.
-        pmi_logits: part -> [B, PMI_SIZES[part]], invalid values at finfo.min.
-        pmi_rank: [B] the rank (1..4) the PMI logits are conditioned on.
-        beam_logits: [B, max_beams], beams beyond the UE's count at finfo.min.
-        cqi: [B] wideband CQI at the horizon (CQI index units).
-        se: [B] spectral efficiency at the horizon (bit/s/Hz).
-    """
-
-    rank_logits: torch.Tensor
-    pmi_logits: dict[str, torch.Tensor]
-    pmi_rank: torch.Tensor
-    beam_logits: torch.Tensor
-    cqi: torch.Tensor
-    se: torch.Tensor
-
-    def rank(self) -> torch.Tensor:
-        """Predicted rank 1..4: [B] int64."""
-        return self.rank_logits.argmax(-1) + 1
-
-    def top_k_beams(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The k likeliest beams: (indices [B, k] int64, probabilities [B, k])."""
-        p = self.beam_logits.softmax(-1)
-        top = p.topk(k, -1)
-        return top.indices, top.values
-
-    def confidence(self) -> torch.Tensor:
-        """rank + beam entropy in nats [B]: the early-exit criterion."""
-        return masked_entropy(self.rank_logits) + masked_entropy(self.beam_logits)
-
-    @staticmethod
-    def merge(parts: list[tuple[torch.Tensor, HeadOutputs]], batch: int) -> HeadOutputs:
-        """Reassemble outputs computed on disjoint item subsets ([k] indices each)."""
-        order = torch.cat([idx for idx, _ in parts]).argsort()
-        assert order.numel() == batch
-        heads = [h for _, h in parts]
-
-        def cat(tensors: list[torch.Tensor]) -> torch.Tensor:
-            return torch.cat(tensors)[order]
-
-        return HeadOutputs(
-            rank_logits=cat([h.rank_logits for h in heads]),
-            pmi_logits={p: cat([h.pmi_logits[p] for h in heads]) for p in PMI_PARTS},
-            pmi_rank=cat([h.pmi_rank for h in heads]),
-            beam_logits=cat([h.beam_logits for h in heads]),
-            cqi=cat([h.cqi for h in heads]),
-            se=cat([h.se for h in heads]),
-        )
-
-    def select(self, rows: torch.Tensor) -> HeadOutputs:
-        """The outputs of ``rows`` ([B] bool or [k] int64)."""
-        return HeadOutputs(
-            rank_logits=self.rank_logits[rows],
-            pmi_logits={p: t[rows] for p, t in self.pmi_logits.items()},
-            pmi_rank=self.pmi_rank[rows],
-            beam_logits=self.beam_logits[rows],
-            cqi=self.cqi[rows],
-            se=self.se[rows],
-        )
-
-
-@dataclass
-class Reconstruction:
-    """Every token decoded back to its own normalised space (layout order within a kind).
-
-    scalar [B, Ns]; vector [B, Nv, L]; matrix [B, Nm, P]; categorical [B, Nc, K] logits with
-    classes beyond the feature's count at finfo.min (K = the largest class count).
-    """
-
-    scalar: torch.Tensor
-    vector: torch.Tensor
-    matrix: torch.Tensor
-    categorical: torch.Tensor
-
-
-@dataclass
-class LinkFMOutput:
-    """What a forward pass returns.
-
-    Attributes:
-        heads: the predictions used (per item from its exit when early exit is on).
-        exits: head outputs at every early exit (training, no threshold), else [].
-        recon: per-token reconstructions (full passes only), else None.
-        cls: [B, d_model] final-layer CLS embedding (after the final LayerNorm);
-             at early exit, the CLS of the layer where the item stopped.
-        exit_layer: [B] int64 number of encoder layers each item went through.
-    """
-
-    heads: HeadOutputs
-    exits: list[HeadOutputs] = field(default_factory=list)
-    recon: Reconstruction | None = None
-    cls: torch.Tensor | None = None
-    exit_layer: torch.Tensor | None = None
 
 
 class SelfAttention(nn.Module):
@@ -272,14 +163,14 @@ class Heads(nn.Module):
         self, cls: torch.Tensor, batch: TokenBatch, rank: torch.Tensor | None = None
     ) -> HeadOutputs:
         h = self.ln(cls)  # [B, d]
-        rank_logits = _mask_logits(self.rank(h), rank_mask(batch.codebook, batch.n_rx))
+        rank_logits = mask_logits(self.rank(h), rank_mask(batch.codebook, batch.n_rx))
         if rank is None:
             rank = rank_logits.argmax(-1) + 1  # [B] predicted rank conditions the PMI
         h_pmi = h + self.rank_emb(rank - 1)
         valid = self.pmi_valid[batch.codebook, rank - 1]  # [B, sum(PMI_SIZES)]
         sizes = [PMI_SIZES[p] for p in PMI_PARTS]
         pmi = {
-            part: _mask_logits(self.pmi[part](h_pmi), v)
+            part: mask_logits(self.pmi[part](h_pmi), v)
             for part, v in zip(PMI_PARTS, torch.split(valid, sizes, -1), strict=True)
         }
         beam_valid = self.beam_ids[None, :] < batch.n_beams[:, None]  # [B, max_beams]
@@ -288,7 +179,7 @@ class Heads(nn.Module):
             rank_logits=rank_logits,
             pmi_logits=pmi,
             pmi_rank=rank,
-            beam_logits=_mask_logits(self.beam(h), beam_valid),
+            beam_logits=mask_logits(self.beam(h), beam_valid),
             cqi=cqi_se[:, 0] * CQI_SCALE,
             se=cqi_se[:, 1] * SE_SCALE,
         )
@@ -402,7 +293,7 @@ class LinkFM(nn.Module):
             scalar=self.recon_scalar(hs).squeeze(-1),  # [B, Ns]
             vector=self.recon_vector(hv),  # [B, Nv, L]
             matrix=self.recon_matrix(hm),  # [B, Nm, P]
-            categorical=_mask_logits(self.recon_cat(hc), self.cat_valid),  # [B, Nc, K]
+            categorical=mask_logits(self.recon_cat(hc), self.cat_valid),  # [B, Nc, K]
         )
 
     # ------------------------------------------------------------------ forward

@@ -6,7 +6,8 @@ import torch
 
 from model.losses import reconstruction_loss, supervised_loss
 from model.masking import MaskMode, pretraining_mask
-from model.network import LinkFM, masked_entropy
+from model.network import LinkFM
+from model.outputs import masked_entropy
 from model.pmi_space import PMI_PARTS, pmi_mask_table
 from model.tokenize import tokenize
 
