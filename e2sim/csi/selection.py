@@ -8,11 +8,12 @@ is divided by r again. ``SE(r, W) = mean_k sum_l log2(1 + SINR_{k,l})`` in bit/s
 ``PMI*(r) = argmax_W SE(r, W)`` and ``RI = argmax_r SE(r, PMI*(r))``. Ranks run up to
 min(N_T, N_R, codebook.max_rank, max_rank).
 
-Ties: the Type-I codebook holds exactly equivalent precoders (at ranks 3-4, i11 = l with
-l' = l + k1 and i11 = l' with l'' = l hold the same columns in another order, hence the same
-SE), and float rounding would pick among them at random. Every argmax here therefore takes
-the LOWEST index whose SE is within ``TIE_RTOL`` (relative) of the maximum, so equivalent
-channels get one canonical (RI, PMI) and training labels stay stable.
+Ties: the Type-I codebook holds exactly equivalent precoders (at rank 4, the beam pairs
+(v_l, v_l') and (v_l', v_l) give the same four columns in another order, hence the same SE,
+e.g. 4 ports i11 = l and i11 = l + 4), and float rounding would pick among such twins at
+random. Every argmax here therefore takes the LOWEST index whose SE is within ``TIE_RTOL``
+(relative) of the maximum, so equivalent channels get one canonical (RI, PMI) and training
+labels stay stable.
 
 All functions take channels ``H: [..., n_sb, n_rx, n_tx]`` complex64 with any leading batch
 dims (UEs, time), and loop only over ranks and memory chunks, never over UEs or subbands.
@@ -176,10 +177,10 @@ def select_csi(codebook: TypeICodebook, h: torch.Tensor, max_rank: int | None = 
     Returns:
         a :class:`CsiSelection` with batch shape ``h.shape[:-3]``.
     """
-    if h.shape[-1] != codebook.n_ports:
-        raise ValueError(f"channel has {h.shape[-1]} transmit ports, codebook {codebook.n_ports}")
     if h.dim() < 3:
         raise ValueError("channel must be [..., n_sb, n_rx, n_tx]")
+    if h.shape[-1] != codebook.n_ports:
+        raise ValueError(f"channel has {h.shape[-1]} transmit ports, codebook {codebook.n_ports}")
     batch, (n_sb, n_rx, n_tx) = h.shape[:-3], h.shape[-3:]
     top = min(n_tx, n_rx, codebook.max_rank, max_rank or codebook.max_rank)
     flat = h.reshape(-1, n_sb, n_rx, n_tx).to(torch.complex64)

@@ -130,6 +130,15 @@ def test_eight_port_2x2_rank4_second_beam_moves_in_both_dimensions() -> None:
     assert torch.allclose(w, expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("i11", [0, 3])
+def test_four_port_rank4_beam_pairs_swapped_by_o1_n1_hold_the_same_columns(i11: int) -> None:
+    # l' = l + O1 and (l + O1)' = l + 2 O1 = l (mod N1 O1 = 8): same four columns, reordered.
+    cb = TypeICodebook(4)
+    w = cb.precoder(4, i11=i11, i12=0, i13=0, i2=1)
+    twin = cb.precoder(4, i11=i11 + 4, i12=0, i13=0, i2=1)
+    assert torch.allclose(w[:, [1, 0, 3, 2]], twin, atol=1e-6)
+
+
 def test_two_port_codebook_is_table_5_2_2_2_1_1() -> None:
     cb = TypeICodebook(2)
     rank1 = torch.tensor([[1, 1], [1, 1j], [1, -1], [1, -1j]], dtype=torch.complex64)
