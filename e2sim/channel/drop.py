@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,8 +17,15 @@ from sionna.phy.channel import subcarrier_frequencies
 
 from e2sim.channel.config import ChannelConfig
 
-# The simulator shares a 2-core machine with the xApp: never let torch take more.
+# The simulator shares a 2-core machine with the xApp and others: torch gets at most 2
+# threads, and 1 by default because a busy machine makes 2 spinning threads 5-15x slower
+# (measured). LINKFM_TORCH_THREADS=2 opts in on an idle machine.
 MAX_TORCH_THREADS = 2
+
+
+def _torch_threads() -> int:
+    wanted = int(os.environ.get("LINKFM_TORCH_THREADS", "1"))
+    return max(1, min(MAX_TORCH_THREADS, wanted))
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class ChannelDrop(abc.ABC):
     """UE channels of one cell that evolve in time; deterministic from ``cfg.seed``."""
 
     def __init__(self, cfg: ChannelConfig) -> None:
-        torch.set_num_threads(min(MAX_TORCH_THREADS, torch.get_num_threads()))
+        torch.set_num_threads(_torch_threads())
         self.cfg = cfg
         self.time_s = 0.0
         self.subband_freqs_hz = subband_centres_hz(cfg)
