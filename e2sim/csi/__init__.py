@@ -22,6 +22,7 @@ from e2sim.csi.cqi import (
     sinr_thresholds_db,
     subband_cqi_from_differential,
 )
+from e2sim.csi.report import UeCsi, compute_csi
 from e2sim.csi.selection import (
     CsiSelection,
     layer_sinr,
@@ -42,7 +43,9 @@ __all__ = [
     "DftBeamGrid",
     "PmiRanges",
     "TypeICodebook",
+    "UeCsi",
     "beam_rsrp_db",
+    "compute_csi",
     "cqi_efficiency",
     "cqi_from_sinr_db",
     "cqi_report",

@@ -10,6 +10,7 @@ import torch
 
 from e2sim.csi.beams import DftBeamGrid, beam_rsrp_db, select_beams
 from e2sim.csi.codebook import TypeICodebook
+from e2sim.csi.report import compute_csi
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -120,3 +121,11 @@ def test_invalid_sizes_and_port_counts_are_refused() -> None:
         beam_rsrp_db(_noise(13, 2, 8, seed=5), grid)
     with pytest.raises(ValueError):
         select_beams(_noise(13, 2, 4, seed=6), grid, k=17)
+
+
+def test_compute_csi_adds_the_beam_report_when_given_a_grid() -> None:
+    grid = DftBeamGrid.with_size(16, 2, 1)
+    h = _noise(3, 13, 2, 4, seed=8)
+    csi = compute_csi(TypeICodebook(4), h, grid=grid, top_k=2)
+    assert csi.beams is not None
+    assert torch.equal(csi.beams.top_k, select_beams(h, grid, k=2).top_k)

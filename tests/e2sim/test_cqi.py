@@ -21,6 +21,7 @@ from e2sim.csi.cqi import (
     sinr_thresholds_db,
     subband_cqi_from_differential,
 )
+from e2sim.csi.report import compute_csi
 from e2sim.csi.selection import select_csi
 
 
@@ -167,3 +168,14 @@ def test_cqi_of_a_selected_choice_rises_with_snr() -> None:
     for low, high in itertools.pairwise(wideband):
         assert bool((high >= low).all())
     assert bool((wideband[-1] > wideband[0]).all())
+
+
+def test_compute_csi_reports_the_cqi_of_its_own_ri_pmi_choice() -> None:
+    gen = torch.Generator().manual_seed(6)
+    h = torch.randn(5, 13, 2, 4, dtype=torch.complex64, generator=gen) * 3
+    cb = TypeICodebook(4)
+    csi = compute_csi(cb, h, table=2)
+    choice = select_csi(cb, h)
+    assert torch.equal(csi.selection.pmi, choice.pmi)
+    assert torch.equal(csi.cqi.wideband, cqi_report(choice.subband_se, choice.ri, 2).wideband)
+    assert csi.beams is None
