@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from xapp.e2.kpm_types import (
     KpmEventTrigger,
     KpmIndicationFormat1,
     KpmIndicationFormat3,
+    KpmIndicationHeader,
     MeasurementInfo,
     MeasurementLabel,
     MeasurementPeriod,
@@ -101,6 +103,15 @@ def test_label_extension_additions_decode_from_hand_derived_bytes() -> None:
     assert action == KpmActionDefinitionFormat1(
         (MeasurementInfo("A", (MeasurementLabel(ssb_index=1),)),), 1, None, 1
     )
+
+
+def test_empty_header_strings_are_left_out() -> None:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    with_empty = kpm.encode_indication_header(KpmIndicationHeader(when, "", None, "", "LinkFM"))
+    assert with_empty == kpm.encode_indication_header(
+        KpmIndicationHeader(when, vendor_name="LinkFM")
+    )
+    assert kpm.decode_indication_header(with_empty).sender_type is None
 
 
 # --- what other nodes send ------------------------------------------------------------------

@@ -262,7 +262,8 @@ class KpmIndicationHeader:
     """Indication header format 1.
 
     ``time_convention`` says how the received ``colletStartTime`` was read (see
-    :mod:`xapp.e2.kpm_time`); the encoder always writes ``"ntp"``.
+    :mod:`xapp.e2.kpm_time`); the encoder always writes ``"ntp"``. The encoder leaves empty
+    strings out (they decode as ``None``): peers disagree on how to align after one.
     """
 
     collet_start_time: datetime
