@@ -381,5 +381,7 @@ def write_controls_schema(path: Path) -> None:
     path.write_text(json.dumps(controls_json_schema(), indent=2) + "\n", encoding="utf-8")
 
 
-if __name__ == "__main__":  # python -m xapp.config: regenerate schemas/schema.json
-    write_controls_schema(Path(__file__).resolve().parent.parent / "schemas" / "schema.json")
+if __name__ == "__main__":  # python -m xapp.config: regenerate the schema and the chart's copy
+    _root = Path(__file__).resolve().parent.parent
+    for _copy in ("schemas/schema.json", "helm/linkfm/files/schema.json"):
+        write_controls_schema(_root / _copy)
