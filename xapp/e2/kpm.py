@@ -25,8 +25,13 @@ Compatibility choices (see docs in ``schemas/e2sm_kpm.asn`` and ``xapp.e2.kpm_ti
   refuses them, as the standard does not allow them.
 - REAL values are written in base 2 exactly; reals from other encoders (base 10 included)
   decode to the nearest float. Compare them by value, not by bytes.
+- the v3.00 label extension additions (``ssbIndex``, ``nonGoB-BFmode-Index``,
+  ``mIMO-mode-Index``) are decoded but not encoded: pycrate 0.8.1 misaligns them.
+- empty indication header strings are left out (peers disagree on the padding after one).
 
-Every pycrate call runs under :data:`xapp.e2._pycrate_lock.PYCRATE_LOCK`.
+The tests check all this byte for byte against asn1tools, an independent APER implementation.
+Every pycrate call runs under :data:`xapp.e2._pycrate_lock.PYCRATE_LOCK`, and a failed
+decode is cleaned off pycrate's shared PER offset stack (pycrate leaves it there).
 """
 
 from __future__ import annotations
