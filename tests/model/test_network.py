@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from model.losses import reconstruction_loss, supervised_loss
@@ -57,13 +58,23 @@ def test_top_k_beams_are_within_the_ues_beam_count(small_model: LinkFM) -> None:
     assert (prob[:, :-1] >= prob[:, 1:]).all()
 
 
-def test_a_masked_value_cannot_leak_into_any_output(small_model: LinkFM) -> None:
+@pytest.mark.parametrize(
+    ("name", "slot"),
+    [("csi.ri", 1), ("csi.cqi_wb", 0), ("csi.beam_rsrp", 2), ("csi.h_est", SMALL.n_slots - 1)],
+)
+def test_a_masked_value_cannot_leak_into_any_output(
+    small_model: LinkFM, name: str, slot: int
+) -> None:
     windows, stats, _, _ = make_batch(small_model, batch=4)
-    tok = small_model.layout.tokens_of("csi.ri", slot=1)
-    ri, ri_mask = windows["csi.ri"]
+    values, mask = windows[name]
     changed = dict(windows)
-    changed["csi.ri"] = (ri.clone(), ri_mask)
-    changed["csi.ri"][0][0, 1] = (ri[0, 1] + 1) % 4
+    new = values.clone()
+    if values.dtype == torch.long:
+        new[0, slot] = (values[0, slot] + 1) % 4
+    else:
+        new[0, slot] = values[0, slot] * 3 + 5  # same validity, very different values
+    changed[name] = (new, mask)
+    tok = small_model.layout.tokens_of(name, slot)
     outs = []
     for w in (windows, changed):
         b = tokenize(w, small_model.layout, stats)
@@ -72,7 +83,8 @@ def test_a_masked_value_cannot_leak_into_any_output(small_model: LinkFM) -> None
         outs.append(small_model(b.with_mask(hide)))
     a, c = outs
     assert a.recon is not None and c.recon is not None
-    assert torch.equal(a.recon.categorical, c.recon.categorical)
+    for kind in ("scalar", "vector", "matrix", "categorical"):
+        assert torch.equal(getattr(a.recon, kind), getattr(c.recon, kind))
     assert torch.equal(a.heads.rank_logits, c.heads.rank_logits)
 
 
