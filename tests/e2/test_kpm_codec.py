@@ -316,6 +316,16 @@ def test_series_are_keyed_by_measurement_and_label() -> None:
         message.values("RRU.PrbUsedDl")
 
 
+def test_a_report_without_names_takes_them_from_the_subscription() -> None:
+    unnamed = kpm.build_format3([UeIdGnbDu(1)], ["A", "B"], [[1, 2]], include_names=False)
+    report = unnamed.reports[0].report
+    assert report.series() == {}
+    named = report.with_measurements((MeasurementInfo("A"), MeasurementInfo("B")))
+    assert named.values("B") == (2,)
+    with pytest.raises(ValueError, match="do not all have 1 value"):
+        report.with_measurements((MeasurementInfo("A"),))
+
+
 def test_from_series_builds_one_unlabelled_column_per_measurement() -> None:
     message = KpmIndicationFormat1.from_series({"A": [1, 2], "B": [0.5, None]}, 100)
     assert message.values("A") == (1, 2)

@@ -315,6 +315,16 @@ class KpmIndicationFormat1:
         )
         return cls(periods, tuple(MeasurementInfo(name) for name in series), granularity_period_ms)
 
+    def with_measurements(self, measurements: Sequence[MeasurementInfo]) -> KpmIndicationFormat1:
+        """This report headed by ``measurements`` (typically the subscription's action
+        definition, for a node that leaves them out). Raises ``ValueError`` when a period's
+        width does not match their (measurement, label) count."""
+        infos = tuple(measurements)
+        width = sum(len(i.labels) for i in infos)
+        if any(len(p.values) != width for p in self.periods):
+            raise ValueError(f"the periods do not all have {width} value(s)")
+        return KpmIndicationFormat1(self.periods, infos, self.granularity_period_ms)
+
     def columns(self) -> list[tuple[MeasType, MeasurementLabel]]:
         """The (measurement type, label) heading each column."""
         return [(info.meas_type, label) for info in self.measurements for label in info.labels]
