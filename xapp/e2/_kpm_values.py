@@ -101,8 +101,8 @@ def to_indication_header(h: KpmIndicationHeader) -> Tree:
     fmt: dict[str, Any] = {"colletStartTime": ntp_collet_time(h.collet_start_time)}
     for attr, asn in _HEADER_STRINGS:
         # An empty string is left out: aligned-PER encoders disagree on whether padding
-        # follows an empty constrained string (pycrate pads, asn1tools does not), which
-        # shifts every later field for the other side.
+        # follows an empty constrained string (pycrate and asn1c pad, asn1tools does not),
+        # which shifts every later field for the other side.
         if getattr(h, attr):
             fmt[asn] = getattr(h, attr)
     return {"indicationHeader-formats": ("indicationHeader-Format1", fmt)}
