@@ -28,7 +28,9 @@ import torch
 from e2sim.csi.codebook import TypeICodebook
 from e2sim.csi.mmse import gram_from_columns, log2_one_plus_sinr, log2_one_plus_sinr_entries
 
-DEFAULT_CHUNK_BYTES = 64 * 2**20
+# Working-set bound per chunk of UEs. Smaller than memory requires: chunks that stay near
+# the CPU caches measured about 2x faster than 64 MB ones on the 8-port search.
+DEFAULT_CHUNK_BYTES = 16 * 2**20
 TIE_RTOL = 1e-5
 
 
