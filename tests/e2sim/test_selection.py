@@ -97,9 +97,9 @@ def test_share_of_rank_one_falls_as_snr_rises() -> None:
 @pytest.mark.parametrize("cfg", CONFIGS)
 def test_selected_pmi_per_rank_is_the_best_of_the_whole_codebook(cfg: tuple[int, ...]) -> None:
     cb = TypeICodebook(*cfg)
-    h = _iid(3, 4, 2, cfg[0], snr_db=5, seed=4)
+    h = _iid(3, 4, 4, cfg[0], snr_db=5, seed=4)
     choice = select_csi(cb, h)
-    for rank in range(1, 3):
+    for rank in range(1, cb.max_rank + 1):
         n = cb.n_pmi(rank)
         every = se_of(cb, h[:, None].expand(3, n, *h.shape[1:]), rank, torch.arange(n))  # [3, n]
         best = every.max(-1).values
