@@ -79,6 +79,9 @@ class LinkFM_E2SM_KPM:
         'UEID-EN-GNB',
         'UEID-ENB',
         'RIC-Style-Type',
+        'RIC-Format-Type',
+        'RIC-Style-Name',
+        'RANfunction-Name',
         'TimeStamp',
         'TimeStamp-v2',
         'GranularityPeriod',
@@ -130,6 +133,12 @@ class LinkFM_E2SM_KPM:
         'E2SM-KPM-IndicationMessage-Format1',
         'E2SM-KPM-IndicationMessage-Format2',
         'E2SM-KPM-IndicationMessage-Format3',
+        'maxnoofRICStyles',
+        'MeasurementInfo-Action-List',
+        'MeasurementInfo-Action-Item',
+        'E2SM-KPM-RANfunction-Description',
+        'RIC-EventTriggerStyle-Item',
+        'RIC-ReportStyle-Item',
         ]
     _type_ = [
         'PLMNIdentity',
@@ -179,6 +188,9 @@ class LinkFM_E2SM_KPM:
         'UEID-EN-GNB',
         'UEID-ENB',
         'RIC-Style-Type',
+        'RIC-Format-Type',
+        'RIC-Style-Name',
+        'RANfunction-Name',
         'TimeStamp',
         'TimeStamp-v2',
         'GranularityPeriod',
@@ -230,6 +242,11 @@ class LinkFM_E2SM_KPM:
         'E2SM-KPM-IndicationMessage-Format1',
         'E2SM-KPM-IndicationMessage-Format2',
         'E2SM-KPM-IndicationMessage-Format3',
+        'MeasurementInfo-Action-List',
+        'MeasurementInfo-Action-Item',
+        'E2SM-KPM-RANfunction-Description',
+        'RIC-EventTriggerStyle-Item',
+        'RIC-ReportStyle-Item',
         ]
     _set_ = [
         ]
@@ -245,6 +262,7 @@ class LinkFM_E2SM_KPM:
         'maxnoofUEMeasReport',
         'maxE1APid',
         'maxF1APid',
+        'maxnoofRICStyles',
         ]
     _class_ = [
         ]
@@ -663,6 +681,30 @@ class LinkFM_E2SM_KPM:
     
     #-----< RIC-Style-Type >-----#
     RIC_Style_Type = INT(name='RIC-Style-Type', mode=MODE_TYPE)
+    
+    #-----< RIC-Format-Type >-----#
+    RIC_Format_Type = INT(name='RIC-Format-Type', mode=MODE_TYPE)
+    
+    #-----< RIC-Style-Name >-----#
+    RIC_Style_Name = STR_PRINT(name='RIC-Style-Name', mode=MODE_TYPE)
+    RIC_Style_Name._const_sz = ASN1Set(rv=[], rr=[ASN1RangeInt(lb=1, ub=150)], ev=[], er=[])
+    
+    #-----< RANfunction-Name >-----#
+    RANfunction_Name = SEQ(name='RANfunction-Name', mode=MODE_TYPE)
+    _RANfunction_Name_ranFunction_ShortName = STR_PRINT(name='ranFunction-ShortName', mode=MODE_TYPE, tag=(0, TAG_CONTEXT_SPEC, TAG_IMPLICIT))
+    _RANfunction_Name_ranFunction_ShortName._const_sz = ASN1Set(rv=[], rr=[ASN1RangeInt(lb=1, ub=150)], ev=[], er=[])
+    _RANfunction_Name_ranFunction_E2SM_OID = STR_PRINT(name='ranFunction-E2SM-OID', mode=MODE_TYPE, tag=(1, TAG_CONTEXT_SPEC, TAG_IMPLICIT))
+    _RANfunction_Name_ranFunction_E2SM_OID._const_sz = ASN1Set(rv=[], rr=[ASN1RangeInt(lb=1, ub=1000)], ev=[], er=[])
+    _RANfunction_Name_ranFunction_Description = STR_PRINT(name='ranFunction-Description', mode=MODE_TYPE, tag=(2, TAG_CONTEXT_SPEC, TAG_IMPLICIT))
+    _RANfunction_Name_ranFunction_Description._const_sz = ASN1Set(rv=[], rr=[ASN1RangeInt(lb=1, ub=150)], ev=[], er=[])
+    _RANfunction_Name_ranFunction_Instance = INT(name='ranFunction-Instance', mode=MODE_TYPE, tag=(3, TAG_CONTEXT_SPEC, TAG_IMPLICIT), opt=True)
+    RANfunction_Name._cont = ASN1Dict([
+        ('ranFunction-ShortName', _RANfunction_Name_ranFunction_ShortName),
+        ('ranFunction-E2SM-OID', _RANfunction_Name_ranFunction_E2SM_OID),
+        ('ranFunction-Description', _RANfunction_Name_ranFunction_Description),
+        ('ranFunction-Instance', _RANfunction_Name_ranFunction_Instance),
+        ])
+    RANfunction_Name._ext = []
     
     #-----< TimeStamp >-----#
     TimeStamp = OCT_STR(name='TimeStamp', mode=MODE_TYPE)
@@ -1265,6 +1307,74 @@ class LinkFM_E2SM_KPM:
         ])
     E2SM_KPM_IndicationMessage_Format3._ext = []
     
+    #-----< maxnoofRICStyles >-----#
+    maxnoofRICStyles = INT(name='maxnoofRICStyles', mode=MODE_VALUE)
+    maxnoofRICStyles._val = 63
+    
+    #-----< MeasurementInfo-Action-List >-----#
+    MeasurementInfo_Action_List = SEQ_OF(name='MeasurementInfo-Action-List', mode=MODE_TYPE)
+    _MeasurementInfo_Action_List__item_ = SEQ(name='_item_', mode=MODE_TYPE, typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'MeasurementInfo-Action-Item')))
+    MeasurementInfo_Action_List._cont = _MeasurementInfo_Action_List__item_
+    MeasurementInfo_Action_List._const_sz = ASN1Set(rv=[], rr=[ASN1RangeInt(lb=1, ub=65535)], ev=None, er=[])
+    
+    #-----< MeasurementInfo-Action-Item >-----#
+    MeasurementInfo_Action_Item = SEQ(name='MeasurementInfo-Action-Item', mode=MODE_TYPE)
+    _MeasurementInfo_Action_Item_measName = STR_PRINT(name='measName', mode=MODE_TYPE, tag=(0, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'MeasurementTypeName')))
+    _MeasurementInfo_Action_Item_measID = INT(name='measID', mode=MODE_TYPE, tag=(1, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'MeasurementTypeID')), opt=True)
+    MeasurementInfo_Action_Item._cont = ASN1Dict([
+        ('measName', _MeasurementInfo_Action_Item_measName),
+        ('measID', _MeasurementInfo_Action_Item_measID),
+        ])
+    MeasurementInfo_Action_Item._ext = []
+    
+    #-----< E2SM-KPM-RANfunction-Description >-----#
+    E2SM_KPM_RANfunction_Description = SEQ(name='E2SM-KPM-RANfunction-Description', mode=MODE_TYPE)
+    _E2SM_KPM_RANfunction_Description_ranFunction_Name = SEQ(name='ranFunction-Name', mode=MODE_TYPE, tag=(0, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RANfunction-Name')))
+    _E2SM_KPM_RANfunction_Description_ric_EventTriggerStyle_List = SEQ_OF(name='ric-EventTriggerStyle-List', mode=MODE_TYPE, tag=(1, TAG_CONTEXT_SPEC, TAG_IMPLICIT), opt=True)
+    __E2SM_KPM_RANfunction_Description_ric_EventTriggerStyle_List__item_ = SEQ(name='_item_', mode=MODE_TYPE, typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-EventTriggerStyle-Item')))
+    _E2SM_KPM_RANfunction_Description_ric_EventTriggerStyle_List._cont = __E2SM_KPM_RANfunction_Description_ric_EventTriggerStyle_List__item_
+    _E2SM_KPM_RANfunction_Description_ric_EventTriggerStyle_List._const_sz = ASN1Set(rv=[], rr=[ASN1RangeInt(lb=1, ub=63)], ev=None, er=[])
+    _E2SM_KPM_RANfunction_Description_ric_ReportStyle_List = SEQ_OF(name='ric-ReportStyle-List', mode=MODE_TYPE, tag=(2, TAG_CONTEXT_SPEC, TAG_IMPLICIT), opt=True)
+    __E2SM_KPM_RANfunction_Description_ric_ReportStyle_List__item_ = SEQ(name='_item_', mode=MODE_TYPE, typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-ReportStyle-Item')))
+    _E2SM_KPM_RANfunction_Description_ric_ReportStyle_List._cont = __E2SM_KPM_RANfunction_Description_ric_ReportStyle_List__item_
+    _E2SM_KPM_RANfunction_Description_ric_ReportStyle_List._const_sz = ASN1Set(rv=[], rr=[ASN1RangeInt(lb=1, ub=63)], ev=None, er=[])
+    E2SM_KPM_RANfunction_Description._cont = ASN1Dict([
+        ('ranFunction-Name', _E2SM_KPM_RANfunction_Description_ranFunction_Name),
+        ('ric-EventTriggerStyle-List', _E2SM_KPM_RANfunction_Description_ric_EventTriggerStyle_List),
+        ('ric-ReportStyle-List', _E2SM_KPM_RANfunction_Description_ric_ReportStyle_List),
+        ])
+    E2SM_KPM_RANfunction_Description._ext = []
+    
+    #-----< RIC-EventTriggerStyle-Item >-----#
+    RIC_EventTriggerStyle_Item = SEQ(name='RIC-EventTriggerStyle-Item', mode=MODE_TYPE)
+    _RIC_EventTriggerStyle_Item_ric_EventTriggerStyle_Type = INT(name='ric-EventTriggerStyle-Type', mode=MODE_TYPE, tag=(0, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-Style-Type')))
+    _RIC_EventTriggerStyle_Item_ric_EventTriggerStyle_Name = STR_PRINT(name='ric-EventTriggerStyle-Name', mode=MODE_TYPE, tag=(1, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-Style-Name')))
+    _RIC_EventTriggerStyle_Item_ric_EventTriggerFormat_Type = INT(name='ric-EventTriggerFormat-Type', mode=MODE_TYPE, tag=(2, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-Format-Type')))
+    RIC_EventTriggerStyle_Item._cont = ASN1Dict([
+        ('ric-EventTriggerStyle-Type', _RIC_EventTriggerStyle_Item_ric_EventTriggerStyle_Type),
+        ('ric-EventTriggerStyle-Name', _RIC_EventTriggerStyle_Item_ric_EventTriggerStyle_Name),
+        ('ric-EventTriggerFormat-Type', _RIC_EventTriggerStyle_Item_ric_EventTriggerFormat_Type),
+        ])
+    RIC_EventTriggerStyle_Item._ext = []
+    
+    #-----< RIC-ReportStyle-Item >-----#
+    RIC_ReportStyle_Item = SEQ(name='RIC-ReportStyle-Item', mode=MODE_TYPE)
+    _RIC_ReportStyle_Item_ric_ReportStyle_Type = INT(name='ric-ReportStyle-Type', mode=MODE_TYPE, tag=(0, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-Style-Type')))
+    _RIC_ReportStyle_Item_ric_ReportStyle_Name = STR_PRINT(name='ric-ReportStyle-Name', mode=MODE_TYPE, tag=(1, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-Style-Name')))
+    _RIC_ReportStyle_Item_ric_ActionFormat_Type = INT(name='ric-ActionFormat-Type', mode=MODE_TYPE, tag=(2, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-Format-Type')))
+    _RIC_ReportStyle_Item_measInfo_Action_List = SEQ_OF(name='measInfo-Action-List', mode=MODE_TYPE, tag=(3, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'MeasurementInfo-Action-List')))
+    _RIC_ReportStyle_Item_ric_IndicationHeaderFormat_Type = INT(name='ric-IndicationHeaderFormat-Type', mode=MODE_TYPE, tag=(4, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-Format-Type')))
+    _RIC_ReportStyle_Item_ric_IndicationMessageFormat_Type = INT(name='ric-IndicationMessageFormat-Type', mode=MODE_TYPE, tag=(5, TAG_CONTEXT_SPEC, TAG_IMPLICIT), typeref=ASN1RefType(('LinkFM-E2SM-KPM', 'RIC-Format-Type')))
+    RIC_ReportStyle_Item._cont = ASN1Dict([
+        ('ric-ReportStyle-Type', _RIC_ReportStyle_Item_ric_ReportStyle_Type),
+        ('ric-ReportStyle-Name', _RIC_ReportStyle_Item_ric_ReportStyle_Name),
+        ('ric-ActionFormat-Type', _RIC_ReportStyle_Item_ric_ActionFormat_Type),
+        ('measInfo-Action-List', _RIC_ReportStyle_Item_measInfo_Action_List),
+        ('ric-IndicationHeaderFormat-Type', _RIC_ReportStyle_Item_ric_IndicationHeaderFormat_Type),
+        ('ric-IndicationMessageFormat-Type', _RIC_ReportStyle_Item_ric_IndicationMessageFormat_Type),
+        ])
+    RIC_ReportStyle_Item._ext = []
+    
     _all_ = [
         maxnoofMeasurementInfo,
         maxnoofLabelInfo,
@@ -1390,6 +1500,13 @@ class LinkFM_E2SM_KPM:
         _UEID_ENB_globalENB_ID,
         UEID_ENB,
         RIC_Style_Type,
+        RIC_Format_Type,
+        RIC_Style_Name,
+        _RANfunction_Name_ranFunction_ShortName,
+        _RANfunction_Name_ranFunction_E2SM_OID,
+        _RANfunction_Name_ranFunction_Description,
+        _RANfunction_Name_ranFunction_Instance,
+        RANfunction_Name,
         TimeStamp,
         TimeStamp_v2,
         GranularityPeriod,
@@ -1569,6 +1686,29 @@ class LinkFM_E2SM_KPM:
         E2SM_KPM_IndicationMessage_Format2,
         _E2SM_KPM_IndicationMessage_Format3_ueMeasReportList,
         E2SM_KPM_IndicationMessage_Format3,
+        maxnoofRICStyles,
+        _MeasurementInfo_Action_List__item_,
+        MeasurementInfo_Action_List,
+        _MeasurementInfo_Action_Item_measName,
+        _MeasurementInfo_Action_Item_measID,
+        MeasurementInfo_Action_Item,
+        _E2SM_KPM_RANfunction_Description_ranFunction_Name,
+        __E2SM_KPM_RANfunction_Description_ric_EventTriggerStyle_List__item_,
+        _E2SM_KPM_RANfunction_Description_ric_EventTriggerStyle_List,
+        __E2SM_KPM_RANfunction_Description_ric_ReportStyle_List__item_,
+        _E2SM_KPM_RANfunction_Description_ric_ReportStyle_List,
+        E2SM_KPM_RANfunction_Description,
+        _RIC_EventTriggerStyle_Item_ric_EventTriggerStyle_Type,
+        _RIC_EventTriggerStyle_Item_ric_EventTriggerStyle_Name,
+        _RIC_EventTriggerStyle_Item_ric_EventTriggerFormat_Type,
+        RIC_EventTriggerStyle_Item,
+        _RIC_ReportStyle_Item_ric_ReportStyle_Type,
+        _RIC_ReportStyle_Item_ric_ReportStyle_Name,
+        _RIC_ReportStyle_Item_ric_ActionFormat_Type,
+        _RIC_ReportStyle_Item_measInfo_Action_List,
+        _RIC_ReportStyle_Item_ric_IndicationHeaderFormat_Type,
+        _RIC_ReportStyle_Item_ric_IndicationMessageFormat_Type,
+        RIC_ReportStyle_Item,
     ]
 
 class _IMPL_:

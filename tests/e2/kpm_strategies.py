@@ -9,6 +9,11 @@ from hypothesis import strategies as st
 
 from schemas import e2sm_kpm_asn
 from xapp.e2._pycrate_lock import PYCRATE_LOCK
+from xapp.e2.kpm_ran_function import (
+    KpmEventTriggerStyle,
+    KpmRanFunctionDescription,
+    KpmReportStyle,
+)
 from xapp.e2.kpm_types import (
     EutraCgi,
     GlobalGnbId,
@@ -221,5 +226,33 @@ format3_messages = st.builds(
     KpmIndicationFormat3,
     st.lists(
         st.builds(UeMeasurementReport, ue_ids, format1_messages()), min_size=1, max_size=3
+    ).map(tuple),
+)
+
+
+_style_names = printable(1, 40)
+ran_functions = st.builds(
+    KpmRanFunctionDescription,
+    printable(1, 30),
+    st.text("0123456789.", min_size=1, max_size=40),
+    printable(1, 40),
+    _opt(st.integers(-(2**31), 2**31)),
+    st.lists(
+        st.builds(KpmEventTriggerStyle, st.integers(0, 2**16), _style_names, st.integers(0, 9)),
+        max_size=2,
+    ).map(tuple),
+    st.lists(
+        st.builds(
+            KpmReportStyle,
+            st.integers(0, 2**16),
+            _style_names,
+            st.integers(0, 9),
+            st.lists(
+                st.tuples(printable(1, 30), _opt(st.integers(1, 65536))), min_size=1, max_size=4
+            ).map(tuple),
+            st.integers(0, 9),
+            st.integers(0, 9),
+        ),
+        max_size=3,
     ).map(tuple),
 )

@@ -13,6 +13,7 @@ from pycrate_asn1rt.asnobj import ASN1Obj
 from schemas import e2sm_kpm_asn
 from xapp.e2 import kpm
 from xapp.e2._pycrate_lock import PYCRATE_LOCK
+from xapp.e2.kpm_ran_function import kpm_ran_function
 from xapp.e2.kpm_types import (
     NO_LABEL,
     Guami,
@@ -371,6 +372,16 @@ def test_sample_indication_is_64_ues_by_8_measurements_and_round_trips() -> None
     assert all(len(r.report.columns()) == 8 for r in message.reports)
     assert kpm.decode_indication_message(kpm.encode_indication_message(message)) == message
     assert kpm.decode_indication_header(kpm.encode_indication_header(header)) == header
+
+
+def test_the_simulated_node_offers_node_and_ue_level_report_styles() -> None:
+    offer = kpm.decode_ran_function(kpm.encode_ran_function(kpm_ran_function(["A", "B"])))
+    assert offer.oid == "1.3.6.1.4.1.53148.1.2.2.2"
+    ue_level = offer.report_style(4)
+    assert ue_level is not None
+    assert (ue_level.action_format_type, ue_level.message_format_type) == (4, 3)
+    assert ue_level.measurements == (("A", None), ("B", None))
+    assert offer.report_style(2) is None
 
 
 def test_concurrent_encodes_and_decodes_do_not_mix_messages() -> None:

@@ -1,7 +1,7 @@
-"""Seeded fuzzing: 10,000 mutated inputs per KPM decoder raise KpmDecodeError or decode.
+"""Seeded fuzzing: 10,000 mutated inputs for each of the five KPM decoders.
 
-Whatever decodes must be a value of the decoder's types that the encoder either writes or
-refuses with EncodeError: no other exception may escape the codec.
+Each input either decodes or raises KpmDecodeError; whatever decodes, the encoder either
+writes or refuses with EncodeError. No other exception may escape the codec.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pycrate_asn1rt.codecs import ASN1CodecPER
 
 from tests.e2.mutate import mutations
 from xapp.e2 import kpm
+from xapp.e2.kpm_ran_function import KpmRanFunctionDescription, kpm_ran_function
 from xapp.e2.kpm_types import (
     EutraCgi,
     Guami,
@@ -86,7 +87,12 @@ def _seeds() -> dict[str, tuple[Callable[[bytes], Any], Callable[[Any], bytes], 
         kpm.encode_indication_message(kpm.build_format3(ues, ["A", "B"], [[1, 2], [3, 4], [5, 6]])),
         kpm.encode_indication_message(kpm.sample_indication(n_ues=2)[1]),
     ]
+    functions = [
+        kpm.encode_ran_function(kpm_ran_function(["DRB.UEThpDl", "L1M.SS-RSRP"])),
+        kpm.encode_ran_function(KpmRanFunctionDescription(instance=3, event_trigger_styles=())),
+    ]
     return {
+        "ran_function": (kpm.decode_ran_function, kpm.encode_ran_function, functions),
         "event_trigger": (kpm.decode_event_trigger, kpm.encode_event_trigger, trigger),
         "action_definition": (kpm.decode_action_definition, kpm.encode_action_definition, actions),
         "indication_header": (kpm.decode_indication_header, kpm.encode_indication_header, headers),

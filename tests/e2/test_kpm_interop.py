@@ -75,6 +75,13 @@ CASES: dict[
         kpm.decode_indication_message,
         False,
     ),
+    "ran_function": (
+        "E2SM-KPM-RANfunction-Description",
+        s.ran_functions,
+        kpm.encode_ran_function,
+        kpm.decode_ran_function,
+        True,
+    ),
     "format3": (
         "E2SM-KPM-IndicationMessage",
         s.format3_messages,

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 
 from tests.e2 import kpm_strategies as s
 from xapp.e2 import kpm
+from xapp.e2.kpm_ran_function import KpmRanFunctionDescription
 from xapp.e2.kpm_types import (
     KpmActionDefinitionFormat1,
     KpmActionDefinitionFormat4,
@@ -58,6 +59,12 @@ def test_indication_format1_round_trips(message: KpmIndicationFormat1) -> None:
 @given(s.format3_messages)
 def test_indication_format3_round_trips(message: KpmIndicationFormat3) -> None:
     assert kpm.decode_indication_message(kpm.encode_indication_message(message)) == message
+
+
+@EXAMPLES
+@given(s.ran_functions)
+def test_ran_function_description_round_trips(description: KpmRanFunctionDescription) -> None:
+    assert kpm.decode_ran_function(kpm.encode_ran_function(description)) == description
 
 
 def test_real_records_keep_their_value_and_integer_records_stay_integers() -> None:

@@ -9,7 +9,9 @@ Sans-IO: every function takes bytes or a dataclass and returns the other.
 - RIC indication header (format 1): :func:`encode_indication_header`,
   :func:`decode_indication_header`;
 - RIC indication message (formats 1 and 3): :func:`encode_indication_message`,
-  :func:`decode_indication_message`; :func:`build_format3` makes a format 3 from arrays.
+  :func:`decode_indication_message`; :func:`build_format3` makes a format 3 from arrays;
+- RAN function definition (E2 setup): :func:`encode_ran_function`,
+  :func:`decode_ran_function` (:mod:`xapp.e2.kpm_ran_function`).
 
 Decoders raise :class:`KpmDecodeError` and nothing else: for input over
 :data:`MAX_KPM_BYTES`, bytes that are not a complete value of the type (trailing octets
@@ -47,8 +49,10 @@ from pycrate_core.charpy import Charpy
 
 from schemas import e2sm_kpm_asn
 from xapp.e2 import _kpm_values as tree
+from xapp.e2 import kpm_ran_function
 from xapp.e2._kpm_ies import ValueTreeError
 from xapp.e2._pycrate_lock import PYCRATE_LOCK
+from xapp.e2.kpm_ran_function import KpmRanFunctionDescription
 from xapp.e2.kpm_types import (
     Guami,
     KpmActionDefinition,
@@ -78,6 +82,7 @@ _HEADER = _ASN.E2SM_KPM_IndicationHeader
 _HEADER_V2 = _ASN.E2SM_KPM_IndicationHeader_v2
 _MESSAGE = _ASN.E2SM_KPM_IndicationMessage
 _UEID = _ASN.UEID
+_RAN_FUNCTION = _ASN.E2SM_KPM_RANfunction_Description
 
 T = TypeVar("T")
 
@@ -232,6 +237,16 @@ def decode_indication_message(data: bytes | bytearray | memoryview) -> KpmIndica
     return _decode(
         _MESSAGE, data, lambda t: tree.from_indication_message(t, _ue_id_aper), "indication message"
     )
+
+
+def encode_ran_function(description: KpmRanFunctionDescription) -> bytes:
+    """The ``ranFunctionDefinition`` of a KPM RAN function."""
+    return _encode(_RAN_FUNCTION, lambda: kpm_ran_function.to_tree(description), "RAN function")
+
+
+def decode_ran_function(data: bytes | bytearray | memoryview) -> KpmRanFunctionDescription:
+    """What a node's KPM RAN function offers."""
+    return _decode(_RAN_FUNCTION, data, kpm_ran_function.from_tree, "RAN function")
 
 
 # ---------------------------------------------------------------------------------------------
