@@ -232,6 +232,19 @@ def test_the_replica_index_comes_from_the_statefulset_pod_name(tmp_path: Path) -
     assert settings.sharding == ShardingControls(replica_index=2, replica_count=3)
 
 
+def test_an_unsharded_deployment_pod_name_ending_in_digits_is_not_an_index(
+        tmp_path: Path) -> None:
+    settings = settings_from(Controls(), {"POD_NAME": "linkfm-7d9f8c6b5-12345",
+                                          "LINKFM_REPLICA_COUNT": "1"}, tmp_path / "c.json")
+    assert settings.sharding == ShardingControls(replica_index=0, replica_count=1)
+
+
+def test_an_explicit_replica_index_wins_over_the_pod_name(tmp_path: Path) -> None:
+    settings = settings_from(Controls(), {"POD_NAME": "linkfm-2", "LINKFM_REPLICA_INDEX": "1",
+                                          "LINKFM_REPLICA_COUNT": "3"}, tmp_path / "c.json")
+    assert settings.sharding.replica_index == 1
+
+
 def test_a_pod_ordinal_beyond_the_replica_count_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sharding"):
         settings_from(Controls(), {"POD_NAME": "linkfm-3", "LINKFM_REPLICA_COUNT": "3"},

@@ -287,30 +287,29 @@ def read_controls(path: Path) -> Controls:
     return controls_from_descriptor(parse_descriptor(raw))
 
 
-def _replica_index(environ: Mapping[str, str]) -> int | None:
-    """A StatefulSet pod's ordinal: ``linkfm-2`` -> 2 (``LINKFM_REPLICA_INDEX`` wins)."""
-    explicit = environ.get("LINKFM_REPLICA_INDEX", "").strip()
-    if explicit:
-        try:
-            return int(explicit)
-        except ValueError:
-            raise ConfigError("invalid_environment",
-                              f"LINKFM_REPLICA_INDEX: not an integer: {explicit!r}") from None
-    match = re.search(r"-(\d+)$", environ.get("POD_NAME", "").strip())
-    return int(match.group(1)) if match else None
-
-
 def _sharding(controls: Controls, environ: Mapping[str, str]) -> ShardingControls:
-    index = _replica_index(environ)
+    """This replica's shard: ``LINKFM_REPLICA_INDEX``, else the ordinal of a StatefulSet
+    pod name (``linkfm-2`` -> 2) when there is more than one replica, else the controls.
+
+    The ordinal is only read when sharded: a Deployment's pod names end in random
+    characters that may all be digits.
+    """
     count_text = environ.get("LINKFM_REPLICA_COUNT", "").strip()
-    values = {
-        "replica_index": controls.sharding.replica_index if index is None else index,
+    index_text = environ.get("LINKFM_REPLICA_INDEX", "").strip()
+    values: dict[str, Any] = {
+        "replica_index": index_text or controls.sharding.replica_index,
         "replica_count": count_text or controls.sharding.replica_count,
     }
+    ordinal = re.search(r"-(\d+)$", environ.get("POD_NAME", "").strip())
+    if not index_text and ordinal and str(values["replica_count"]).strip() not in ("1", "0"):
+        values["replica_index"] = int(ordinal.group(1))
     try:
         return ShardingControls.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError("invalid_environment", _describe(exc, "sharding")) from None
+        problems = _describe(exc, "sharding")
+        raise ConfigError(
+            "invalid_environment",
+            f"{problems} (from LINKFM_REPLICA_INDEX/LINKFM_REPLICA_COUNT/POD_NAME)") from None
 
 
 def settings_from(controls: Controls, environ: Mapping[str, str], config_file: Path) -> Settings:
