@@ -1,0 +1,222 @@
+"""A simulated cell: UEs on Sionna channels, their CSI reports, KPM, and the closed loop.
+
+`Cell.step()` moves time on by one report period and, at the new instant t:
+1. scores the choice the gNB applies at t on the TRUE channel (module `scoring`): the
+   UE's previous report (legacy, one report period old), the recommendation in effect,
+   and the oracle;
+2. schedules the period with proportional fair on the applied choices (`scheduler`) and
+   derives per-UE and per-cell KPM;
+3. has every UE measure its CSI-RS estimate and report RI/PMI/CQI/beams (`ue_csi`), with
+   the gNB's SRS estimate attached; these reports become the legacy choice of t + period.
+
+The first step reports at t = 0 and scores nothing (no UE has reported yet). Between
+steps, `apply()` hands the cell recommendations that act after the control delay.
+Everything is vectorised over UEs and deterministic from ``CellConfig.seed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from e2sim.cell.config import CellConfig
+from e2sim.cell.scheduler import (
+    WB_CQI_DIST,
+    ProportionalFairScheduler,
+    cell_kpm,
+    cqi_rank_histogram,
+    ue_kpm,
+)
+from e2sim.cell.scoring import RecommendationBook, Scoreboard, StepScores
+from e2sim.cell.ue_csi import UeCsi, measure, noise_per_re_dbm, to_reports
+from e2sim.channel import ChannelSnapshot, make_drop
+from e2sim.csi import DftBeamGrid, TypeICodebook, beam_rsrp_db, select_csi, subband_se_of
+from xapp.e2.csi_types import (
+    AntennaConfig,
+    CsiRanFunctionDefinition,
+    CsiReport,
+    Numerology,
+)
+from xapp.e2.kpm_types import MeasurementLabel
+from xapp.e2.recommendation import Recommendation, Rejection, RejectReason
+
+
+@dataclass(frozen=True)
+class CellStep:
+    """What one report period produced.
+
+    Attributes:
+        time_ms: simulated time of the reports [ms].
+        report_slot: absolute slot of the reports (time_ms / slot_ms).
+        reports: one CsiReport per UE, in UE order.
+        ue_kpm: ue_id -> {TS 28.552 name: value} for the period that ended at time_ms.
+        cell_kpm: {TS 28.552 name: value} for the cell.
+        cell_kpm_binned: name -> {label: value}, e.g. CARR.WBCQIDist.BinX.BinY.BinZ.
+        definition: the cell's E2SM-CSI RAN function definition.
+        scores: what the closed loop scored at time_ms (None at the first step).
+        snapshot: the channels at time_ms (for datasets and tests; never sent on E2).
+    """
+
+    time_ms: float
+    report_slot: int
+    reports: tuple[CsiReport, ...]
+    ue_kpm: dict[int, dict[str, float]]
+    cell_kpm: dict[str, float]
+    cell_kpm_binned: dict[str, dict[MeasurementLabel, float]]
+    definition: CsiRanFunctionDefinition
+    scores: StepScores | None
+    snapshot: ChannelSnapshot
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """How many recommendations the cell took, and why it refused the others."""
+
+    accepted: int
+    rejected: tuple[Rejection, ...]
+
+
+class Cell:
+    """One gNB cell with ``cfg.n_ues`` UEs; see the module docstring for a step."""
+
+    def __init__(self, cfg: CellConfig) -> None:
+        self.cfg = cfg
+        ch = cfg.channel_config
+        self._drop = make_drop(ch)
+        n1, n2 = cfg.panel
+        o1, o2 = cfg.oversampling
+        self.codebook = (TypeICodebook(2) if ch.n_tx == 2
+                         else TypeICodebook(ch.n_tx, n1, n2, o1, o2))
+        self.grid = DftBeamGrid.with_size(cfg.beam_grid_size, n1, n2)
+        self.ue_ids = list(range(cfg.n_ues))
+        self.max_layers = min(ch.n_tx, ch.n_rx, self.codebook.max_rank)
+        self.definition = CsiRanFunctionDefinition(
+            antenna=AntennaConfig(n_tx_ports=ch.n_tx, n_rx=ch.n_rx, n1=n1, n2=n2, o1=o1, o2=o2,
+                                  beam_codebook_size=cfg.beam_grid_size),
+            numerology=Numerology.for_carrier(round(ch.scs_hz / 1e3), ch.n_prb, ch.subband_prb))
+        sb_prbs = [min(ch.subband_prb, ch.n_prb - k * ch.subband_prb)
+                   for k in range(ch.n_subbands)]
+        self._scheduler = ProportionalFairScheduler(
+            cfg.n_ues, sb_prbs, ch.scs_hz, cfg.slot_ms / 1e3, cfg.pf_time_constant_slots)
+        self._noise_dbm = noise_per_re_dbm(ch)
+        self.book = RecommendationBook(cfg.n_ues)
+        self.board = Scoreboard(cfg.n_ues)
+        self._last: UeCsi | None = None
+        self._steps = 0
+        self.time_ms = 0.0
+
+    @property
+    def report_slot(self) -> int:
+        """The absolute slot of the latest reports."""
+        return round(self.time_ms / self.cfg.slot_ms)
+
+    def step(self) -> CellStep:
+        """Advance one report period (none before the first) and report (module docstring)."""
+        if self._steps:
+            self._drop.advance(self.cfg.report_period_ms / 1e3)
+            self.time_ms = self._steps * self.cfg.report_period_ms
+        self._steps += 1
+        snap = self._drop.snapshot()
+        scores, applied_rank, applied_sb_se = self._score(snap)
+        csi = measure(snap.h_ue_est, self.codebook, self.grid, self.cfg.top_k_beams,
+                      self.cfg.cqi_table, self._noise_dbm)
+        if applied_rank is None:  # first report: the gNB schedules with what was reported
+            applied_rank = csi.ri
+            applied_sb_se = subband_se_of(self.codebook, snap.h_true, csi.ri, csi.pmi)
+        assert applied_sb_se is not None
+        period_s = self.cfg.report_period_ms / 1e3
+        alloc = self._scheduler.schedule(applied_sb_se, self.cfg.slots_per_report)
+        per_ue = ue_kpm(alloc, period_s, applied_rank, self.max_layers, csi.beam_rsrp_dbm[:, 0],
+                        csi.sinr_db)
+        cell = cell_kpm(alloc, period_s, self.cfg.channel.n_prb, applied_rank, self.max_layers)
+        hist = cqi_rank_histogram(csi.cqi_wb, csi.ri, self.cfg.cqi_table)
+        self._last = csi
+        reports = to_reports(csi, self.ue_ids, self.report_slot, self.cfg.channel.n_tx,
+                             snap.h_gnb_est if self.cfg.channel_estimate else None)
+        return CellStep(
+            time_ms=self.time_ms, report_slot=self.report_slot, reports=reports,
+            ue_kpm=dict(zip(self.ue_ids, per_ue, strict=True)), cell_kpm=cell,
+            cell_kpm_binned={WB_CQI_DIST: {k: float(v) for k, v in hist.items()}},
+            definition=self.definition, scores=scores, snapshot=snap)
+
+    def _score(self, snap: ChannelSnapshot) -> tuple[StepScores | None, torch.Tensor | None,
+                                                     torch.Tensor | None]:
+        """Score the applied choices at this instant; also return the applied ranks and
+        their per-subband SE on the true channel (for the scheduler)."""
+        last = self._last
+        if last is None:
+            return None, None, None
+        chosen = self.book.choices_at(self.time_ms, last.ri, last.pmi, last.best_beam)
+        h = snap.h_true
+        oracle = select_csi(self.codebook, h)
+        sb_legacy = subband_se_of(self.codebook, h, last.ri, last.pmi)
+        sb_xapp = subband_se_of(self.codebook, h, chosen.rank, chosen.pmi) \
+            if bool(chosen.from_recommendation.any()) else sb_legacy
+        rsrp = beam_rsrp_db(h, self.grid)
+        best_rsrp, best_beam = rsrp.max(-1)
+
+        def loss(beam: torch.Tensor) -> torch.Tensor:
+            return best_rsrp - rsrp.gather(1, beam[:, None])[:, 0]
+
+        scores = StepScores(
+            time_ms=self.time_ms, se_legacy=sb_legacy.mean(-1), se_xapp=sb_xapp.mean(-1),
+            se_oracle=oracle.se, active=chosen.from_recommendation, oracle_rank=oracle.ri,
+            oracle_pmi=oracle.pmi, oracle_beam=best_beam,
+            beam_loss_legacy_db=loss(last.best_beam), beam_loss_xapp_db=loss(chosen.beam))
+        self.board.add(scores)
+        return scores, chosen.rank, sb_xapp
+
+    def apply(self, recommendations: list[Recommendation] | tuple[Recommendation, ...],
+              now_ms: float) -> ApplyResult:
+        """Take recommendations received at simulated time ``now_ms`` (see `scoring`)."""
+        accepted, rejected = 0, []
+        slot = self.cfg.slot_ms
+        for rec in recommendations:
+            problem = self._check(rec)
+            if problem is not None:
+                rejected.append(Rejection(rec.ue_id, *problem))
+                self.book.counts.received += 1
+                self.book.counts.rejected += 1
+                continue
+            i13 = rec.pmi.i13 or 0
+            pmi = int(self.codebook.indices_to_pmi(rec.rank, torch.tensor(rec.pmi.i11),
+                                                   torch.tensor(rec.pmi.i12), torch.tensor(i13),
+                                                   torch.tensor(rec.pmi.i2)))
+            begin = rec.apply_from_slot * slot
+            validity = rec.validity_ms or self.cfg.default_validity_ms
+            start = max(now_ms + self.cfg.control_delay_ms, begin)
+            beam = -1 if rec.beam_index is None else rec.beam_index
+            if self.book.add(rec.ue_id, start, begin + validity, rec.rank, pmi, beam):
+                accepted += 1
+            else:
+                rejected.append(Rejection(rec.ue_id, RejectReason.EXPIRED,
+                                          "expires before the control delay has passed"))
+        return ApplyResult(accepted, tuple(rejected))
+
+    def _check(self, rec: Recommendation) -> tuple[RejectReason, str] | None:
+        if rec.cell != self.cfg.cell_id:
+            return RejectReason.OTHER, "recommendation for another cell"
+        if not 0 <= rec.ue_id < self.cfg.n_ues:
+            return RejectReason.UNKNOWN_UE, f"no UE {rec.ue_id} in this cell"
+        if not 1 <= rec.rank <= self.max_layers:
+            return RejectReason.OUT_OF_RANGE, f"rank {rec.rank} outside 1..{self.max_layers}"
+        r = self.codebook.ranges(rec.rank)
+        parts = (rec.pmi.i11, rec.pmi.i12, rec.pmi.i13 or 0, rec.pmi.i2)
+        if any(not 0 <= p < n for p, n in zip(parts, (r.n_i11, r.n_i12, r.n_i13, r.n_i2),
+                                                 strict=True)):
+            return RejectReason.OUT_OF_RANGE, "PMI outside the cell's codebook"
+        if rec.beam_index is not None and not 0 <= rec.beam_index < self.grid.n_beams:
+            return RejectReason.OUT_OF_RANGE, f"beam {rec.beam_index} outside the grid"
+        return None
+
+    def scoreboard(self) -> dict[str, Any]:
+        """JSON-able running totals (see `scoring.Scoreboard.as_dict`), plus time."""
+        out = self.board.as_dict(self.book.counts, self.ue_ids)
+        out["time_ms"] = self.time_ms
+        return out
+
+    def legacy_csi(self) -> UeCsi | None:
+        """The UEs' latest reports as tensors (None before the first step)."""
+        return self._last

@@ -1,0 +1,97 @@
+"""What every UE measures and reports from its CSI-RS estimate, for all UEs at once.
+
+Per UE (vectorised over UEs with torch): RI/PMI by the exhaustive post-MMSE search of
+`e2sim.csi.select_csi` on ``h_ue_est``; wideband and subband CQI of that choice through
+the configured 4-bit table; L1-RSRP of the ``top_k`` strongest DFT beams in dBm; L1-SINR
+of the strongest beam. `to_reports` turns the tensors into `CsiReport` messages, with the
+gNB's SRS estimate as the optional channel-estimate tensor.
+
+dBm conversion: channels are noise-whitened (noise variance 1 per receive antenna and
+resource element), so a beam's whitened power in dB plus the noise per resource element
+in dBm (-174 dBm/Hz + 10 log10(SCS) + noise figure) is its RSRP per resource element in
+dBm, the unit of L1-RSRP. RSRP sums the UE antennas; L1-SINR is per antenna.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from e2sim.channel import ChannelConfig
+from e2sim.csi import DftBeamGrid, TypeICodebook, cqi_report, select_beams, select_csi
+from xapp.e2.csi_types import BeamRsrp, ChannelEstimate, CsiReport, Pmi, UciCsi
+
+
+def noise_per_re_dbm(cfg: ChannelConfig) -> float:
+    """Thermal noise of one resource element plus the UE noise figure [dBm]."""
+    return -174.0 + 10.0 * math.log10(cfg.scs_hz) + cfg.noise_figure_db
+
+
+@dataclass(frozen=True)
+class UeCsi:
+    """The reported CSI of every UE; leading dim n_ue.
+
+    Attributes:
+        ri: [n_ue] int64 1..4; pmi: [n_ue] flat PMI index at that rank (TypeICodebook).
+        i11, i12, i13, i2: [n_ue] int64 PMI parts (dense form: i13 = 0 where absent).
+        cqi_wb: [n_ue] int64 0..15; cqi_sb: [n_ue, n_sb] int64 0..15.
+        beam_top: [n_ue, k] int64 beam indices, strongest first.
+        beam_rsrp_dbm: [n_ue, k] float32 their L1-RSRP [dBm].
+        sinr_db: [n_ue] float32 L1-SINR of the strongest beam per UE antenna [dB].
+    """
+
+    ri: torch.Tensor
+    pmi: torch.Tensor
+    i11: torch.Tensor
+    i12: torch.Tensor
+    i13: torch.Tensor
+    i2: torch.Tensor
+    cqi_wb: torch.Tensor
+    cqi_sb: torch.Tensor
+    beam_top: torch.Tensor
+    beam_rsrp_dbm: torch.Tensor
+    sinr_db: torch.Tensor
+
+    @property
+    def best_beam(self) -> torch.Tensor:
+        """[n_ue] int64: the strongest reported beam."""
+        return self.beam_top[:, 0]
+
+
+def measure(h_ue_est: torch.Tensor, codebook: TypeICodebook, grid: DftBeamGrid, top_k: int,
+            cqi_table: int, noise_dbm: float) -> UeCsi:
+    """The UE-side CSI of ``h_ue_est`` [n_ue, n_sb, n_rx, n_tx] (whitened CSI-RS estimates)."""
+    sel = select_csi(codebook, h_ue_est)
+    cqi = cqi_report(sel.subband_se, sel.ri, table=cqi_table)
+    beams = select_beams(h_ue_est, grid, k=top_k)
+    n_rx = h_ue_est.shape[-2]
+    return UeCsi(
+        ri=sel.ri, pmi=sel.pmi, i11=sel.i11, i12=sel.i12, i13=sel.i13, i2=sel.i2,
+        cqi_wb=cqi.wideband, cqi_sb=cqi.subband, beam_top=beams.top_k,
+        beam_rsrp_dbm=beams.top_k_rsrp_db + noise_dbm,
+        sinr_db=beams.top_k_rsrp_db[:, 0] - 10.0 * math.log10(n_rx))
+
+
+def to_reports(csi: UeCsi, ue_ids: list[int], report_slot: int, n_tx: int,
+               h_gnb_est: torch.Tensor | None) -> tuple[CsiReport, ...]:
+    """One `CsiReport` per UE; ``h_gnb_est`` [n_ue, n_sb, n_rx, n_tx] or None (no tensor)."""
+    cols = {name: getattr(csi, name).tolist()
+            for name in ("ri", "i11", "i12", "i13", "i2", "cqi_wb", "cqi_sb", "beam_top",
+                         "beam_rsrp_dbm", "sinr_db")}
+    h = None if h_gnb_est is None else np.ascontiguousarray(h_gnb_est.numpy())
+    out = []
+    for u, ue_id in enumerate(ue_ids):
+        ri = int(cols["ri"][u])
+        uci = UciCsi(ri=ri, cri=0,
+                     pmi=Pmi.from_dense(ri, n_tx, cols["i11"][u], cols["i12"][u],
+                                        cols["i13"][u], cols["i2"][u]),
+                     wideband_cqi=cols["cqi_wb"][u], subband_cqi=tuple(cols["cqi_sb"][u]))
+        beams = tuple(BeamRsrp(b, float(p)) for b, p in
+                      zip(cols["beam_top"][u], cols["beam_rsrp_dbm"][u], strict=True))
+        estimate = None if h is None else ChannelEstimate.from_array(h[u])
+        out.append(CsiReport(ue_id=ue_id, report_slot=report_slot, csi=uci, beams=beams,
+                             sinr_db=float(cols["sinr_db"][u]), channel_estimate=estimate))
+    return tuple(out)
