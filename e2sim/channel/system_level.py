@@ -21,6 +21,7 @@ How the channel evolves (why it is cheap enough for 64 UEs in real time):
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -57,7 +58,9 @@ class SystemLevelDrop(ChannelDrop):
             raise ValueError(f"{cfg.scenario!r} is link level: use LinkLevelDrop")
         super().__init__(cfg)
         self._seeds_used = 0
-        self.segments_drawn = 0  # Sionna calls that drew anchors (for cost accounting)
+        # Cost accounting for benchmarks: Sionna calls that drew anchors, and their wall time.
+        self.segments_drawn = 0
+        self.draw_seconds = 0.0
         self._reseed_sionna()
         ut_loc, bs_loc, _, bs_orient, _, indoor = gen_single_sector_topology(
             1, cfg.n_ue, cfg.scenario, indoor_probability=cfg.indoor_probability)
@@ -80,6 +83,12 @@ class SystemLevelDrop(ChannelDrop):
                                 _stack([a.field for a in self._ahead]))
         self._steering = self._pair.steering(self.subband_freqs_hz)
         self._along_m = torch.zeros(n, dtype=torch.float64)  # distance past `behind`
+        # Link state at both ends ([0] behind, [1] ahead), kept as tensors for each report.
+        self._end_position = torch.zeros(2, n, 3)
+        self._end_snr = torch.zeros(2, n)
+        self._end_pathloss = torch.zeros(2, n)
+        self._end_los = torch.zeros(2, n, dtype=torch.bool)
+        self._update_ends(list(range(n)))
 
     def _move(self, dt_s: float) -> None:
         spacing = self.cfg.anchor_spacing_m
@@ -100,6 +109,16 @@ class SystemLevelDrop(ChannelDrop):
                               _stack([self._ahead[u].field for u in passing]))
             self._pair.put(index, pair)
             self._steering[index] = pair.steering(self.subband_freqs_hz)
+            self._update_ends(passing)
+
+    def _update_ends(self, ues: list[int]) -> None:
+        for end, anchors in enumerate((self._behind, self._ahead)):
+            for u in ues:
+                anchor = anchors[u]
+                self._end_position[end, u] = anchor.position
+                self._end_snr[end, u] = anchor.snr_lin
+                self._end_pathloss[end, u] = anchor.pathloss_db
+                self._end_los[end, u] = anchor.los
 
     def _true_channel(self) -> TrueChannel:
         spacing = self.cfg.anchor_spacing_m
@@ -110,18 +129,11 @@ class SystemLevelDrop(ChannelDrop):
                            (self._along_m - spacing)[:, None] * half], dim=1)
         weight = torch.cat([a[:, None] * half, b[:, None] * half], dim=1)
         h = self._pair.response(shift, self._steering, weight)
-        snr0 = torch.tensor([x.snr_lin for x in self._behind])
-        snr1 = torch.tensor([x.snr_lin for x in self._ahead])
-        snr = a.square() * snr0 + b.square() * snr1
-        p0 = torch.stack([x.position for x in self._behind])
-        p1 = torch.stack([x.position for x in self._ahead])
-        pl0 = torch.tensor([x.pathloss_db for x in self._behind])
-        pl1 = torch.tensor([x.pathloss_db for x in self._ahead])
-        los = torch.tensor([(x if f < 0.5 else y).los
-                            for x, y, f in zip(self._behind, self._ahead, frac.tolist(),
-                                               strict=True)])
-        return TrueChannel(h=h, snr_lin=snr, pathloss_db=pl0 + (pl1 - pl0) * frac,
-                           position_m=p0 + (p1 - p0) * frac[:, None], los=los)
+        snr = a.square() * self._end_snr[0] + b.square() * self._end_snr[1]
+        pos, pl = self._end_position, self._end_pathloss
+        los = torch.where(frac < 0.5, self._end_los[0], self._end_los[1])
+        return TrueChannel(h=h, snr_lin=snr, pathloss_db=pl[0] + (pl[1] - pl[0]) * frac,
+                           position_m=pos[0] + (pos[1] - pos[0]) * frac[:, None], los=los)
 
     def _refill(self, starving: list[int]) -> None:
         """Draw ``anchors_per_segment`` anchors for ``starving`` UEs and for the UEs next
@@ -149,10 +161,12 @@ class SystemLevelDrop(ChannelDrop):
                 headings.append(self._track_heading[u].clone())
         self._reseed_sionna()
         self.segments_drawn += 1
+        started = time.perf_counter()
         field, state = system_level_fields(
             self._model, cfg, torch.stack(positions), self._bs_loc, self._bs_orient,
             torch.stack(headings), self._indoor[ues].repeat_interleave(k),
             torch.arange(len(ues)).repeat_interleave(k))
+        self.draw_seconds += time.perf_counter() - started
         field = pad_paths(field, _MAX_PATHS, _RAYS)
         power = field.mean_power() * self._power_scale
         cap = 10.0 ** (cfg.snr_cap_db / 10.0)
