@@ -199,6 +199,14 @@ def test_a_sharded_pod_advertises_its_own_callback_host(tmp_path: Path) -> None:
     assert settings.client_host == host
 
 
+def test_new_controls_replace_only_the_controls(tmp_path: Path) -> None:
+    settings = settings_from(Controls(), {"HTTP_PORT": "9090"}, tmp_path / "c.json")
+    updated = settings.with_controls(Controls(max_batch_size=7))
+    assert updated.controls.max_batch_size == 7
+    assert updated.http_port == 9090
+    assert settings.controls.max_batch_size == Controls().max_batch_size
+
+
 def test_rmr_variables_become_rmr_settings(tmp_path: Path) -> None:
     settings = settings_from(Controls(), {
         "RMR_SEED_RT": "/opt/route/local.rt", "RMR_RTG_SVC": "rtmgr:4561",

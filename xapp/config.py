@@ -201,6 +201,10 @@ class Settings(_Frozen):
         default="", description="host submgr calls back and routes indications to")
     sharding: ShardingControls
 
+    def with_controls(self, controls: Controls) -> Settings:
+        """These settings with new controls (after a hot reload); the environment stays."""
+        return self.model_copy(update={"controls": controls})
+
     @model_validator(mode="before")
     @classmethod
     def _default_client_host(cls, data: Any) -> Any:
