@@ -79,14 +79,14 @@ def test_defaults_follow_the_a1_policy_type_and_the_5_ms_batch_deadline() -> Non
     controls = Controls()
     assert controls.a1_policy_type_id == LINKFM_POLICY_TYPE_ID
     assert controls.batch_deadline_ms == 5.0
-    assert controls.e2_nodes == []
+    assert controls.e2_nodes == ()
 
 
 def test_controls_values_from_the_file_replace_defaults(tmp_path: Path) -> None:
     path = _write(tmp_path, _descriptor(e2_nodes=["gnb_001_001_00000001"], max_batch_size=64,
                                         policy={"max_rank": 2, "cells": {"001-1": False}}))
     controls = read_controls(path)
-    assert controls.e2_nodes == ["gnb_001_001_00000001"]
+    assert controls.e2_nodes == ("gnb_001_001_00000001",)
     assert controls.max_batch_size == 64
     assert controls.policy.max_rank == 2
     assert not controls.policy.cell_enabled("001-1")

@@ -117,11 +117,12 @@ class Controls(_Frozen):
     """Every runtime setting of the xApp with its default (the descriptor's ``controls``).
 
     Periods and timeouts carry their unit in the name. ``policy`` is the decision policy
-    in force until an A1 policy instance replaces it.
+    in force until an A1 policy instance replaces it. Immutable (lists are tuples): one
+    instance is shared by every reader until a reload replaces it.
     """
 
-    e2_nodes: list[str] = Field(
-        default=[],
+    e2_nodes: tuple[str, ...] = Field(
+        default=(),
         description="E2 node (RAN) names to subscribe to; empty = every node e2mgr lists")
     e2mgr_url: str = Field(
         default="http://service-ricplt-e2mgr-http.ricplt:3800",
@@ -130,8 +131,7 @@ class Controls(_Frozen):
     submgr_port: int = Field(default=8088, ge=1, le=65535)
     kpm_report_period_ms: int = Field(default=1000, ge=1, le=60_000)
     csi_report_period_ms: int = Field(default=10, ge=1, le=10_000)
-    kpm_measurements: list[str] = Field(
-        default=list(DEFAULT_KPM_MEASUREMENTS), min_length=1)
+    kpm_measurements: tuple[str, ...] = Field(default=DEFAULT_KPM_MEASUREMENTS, min_length=1)
     request_csi_channel: bool = Field(
         default=False, description="ask E2SM-CSI for the channel tensor, not only CSI reports")
     window_slots: int = Field(default=4, ge=1, le=256, description="report slots per UE window")
