@@ -363,6 +363,9 @@ def controls_json_schema() -> dict[str, Any]:
     """
     schema = Controls.model_json_schema()
     definitions = schema.pop("$defs", {})
+    schema["title"] = "LinkFM xApp controls"
+    schema["description"] = ("The `controls` section of config-file.json: every runtime "
+                             "setting with its default (docs/deploy.md, section 3).")
 
     def inline(node: Any) -> Any:
         if isinstance(node, dict):
