@@ -46,7 +46,7 @@ class StreamSelection:
                 and (not self.ue_ids or rec.ue_id in self.ue_ids))
 
 
-@dataclass
+@dataclass(eq=False)  # identity: each open stream is its own set member
 class _Stream:
     selection: StreamSelection
     queue: asyncio.Queue[Recommendation] = field(

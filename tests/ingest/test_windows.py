@@ -56,14 +56,19 @@ def test_ring_keeps_the_last_t_reports_oldest_first(store: UeWindowStore) -> Non
     assert cqi_wb[0].tolist() == [3.0, 4.0, 5.0, 6.0] and bool(mask.all())
 
 
-def test_kpm_is_observed_only_in_the_slot_after_it_arrives(store: UeWindowStore) -> None:
+def test_kpm_is_placed_as_the_registry_declares_it(store: UeWindowStore) -> None:
+    """Per-slot KPM features are observed only in the slot after the value arrives;
+    per-window ones (``per_slot=False``) hold the UE's latest value."""
     ue = UeKey("gnb1", 1)
     store.add_csi(ue, report(), FOUR_PORTS, now_s=0.0)
     store.add_kpm(ue, {"DRB.UEThpDl": 1234.0, "NotInRegistry": 1.0}, now_s=0.0)
     store.add_csi(ue, report(), FOUR_PORTS, now_s=0.01)
     store.add_csi(ue, report(), FOUR_PORTS, now_s=0.02)
     thp, mask = store.windows([ue])["kpm.DRB.UEThpDl"]
-    assert mask[0].tolist() == [False, False, True, False] and thp[0, 2] == 1234.0
+    if store.registry["kpm.DRB.UEThpDl"].per_slot:
+        assert mask[0].tolist() == [False, False, True, False] and thp[0, 2] == 1234.0
+    else:
+        assert mask.tolist() == [True] and thp.tolist() == [1234.0]
 
 
 def test_kpm_before_any_csi_opens_no_window(store: UeWindowStore) -> None:

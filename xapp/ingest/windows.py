@@ -2,10 +2,12 @@
 
 Every CSI report of a UE appends one slot: the UE-reported CSI fields, beam RSRPs, SINR
 and (when reported) the channel estimate, padded to the registry's sizes with masks.
-KPM values arrive on their own, slower period; each one is observed in the next slot
-appended after it arrives (it is not repeated in later slots: a stale value is not an
-observation). The window's context (ports, antennas, subbands, beams, codebook,
-report period, horizon) comes from the cell's :class:`CellContext`.
+KPM values arrive on their own, slower period. A per-slot KPM feature is observed in the
+next slot appended after the value arrives (it is not repeated in later slots: a stale
+value is not an observation); a per-window KPM feature (``per_slot=False`` in the
+registry) holds the UE's latest value, one per window. The window's context (ports,
+antennas, subbands, beams, codebook, report period, horizon) comes from the cell's
+:class:`CellContext`.
 
 The store is the only state between ingest and inference: the micro-batcher asks for
 the UEs whose window changed and gathers their windows as one batch of tensors in the
@@ -69,6 +71,7 @@ class _Window:
     slots: int = 0  # slots written so far (saturates at T)
     last_seen_s: float = 0.0
     pending_kpm: dict[str, float] = field(default_factory=dict)
+    latest_kpm: dict[str, float] = field(default_factory=dict)  # per-window KPM features
 
 
 class UeWindowStore:
@@ -88,6 +91,8 @@ class UeWindowStore:
         self.inactivity_s = inactivity_s
         self.max_ues = max_ues
         self._slot_features = [f for f in registry.features if f.per_slot]
+        self._window_kpm = [f.name for f in registry.features
+                            if not f.per_slot and f.name.startswith("kpm.")]
         self._windows: dict[UeKey, _Window] = {}
         self._changed: dict[UeKey, None] = {}  # insertion-ordered set
         self.departed = 0
@@ -121,7 +126,11 @@ class UeWindowStore:
                   if f"kpm.{name}" in self.registry and math.isfinite(value)}
         if window is None:
             return  # KPM alone does not open a window: the UE has sent no CSI yet
-        window.pending_kpm.update(wanted)
+        for name, value in wanted.items():
+            if self.registry[name].per_slot:
+                window.pending_kpm[name] = value
+            else:
+                window.latest_kpm[name] = value
         window.last_seen_s = now_s
 
     def add_csi(self, key: UeKey, report: CsiReport, context: CellContext, now_s: float) -> None:
@@ -200,6 +209,11 @@ class UeWindowStore:
             values = np.stack([self._ordered(w, w.values[name]) for w in chosen])
             masks = np.stack([self._ordered(w, w.masks[name]) for w in chosen])
             out[name] = (torch.from_numpy(values), torch.from_numpy(masks))
+        for name in self._window_kpm:
+            known = [name in w.latest_kpm for w in chosen]
+            latest = torch.tensor([w.latest_kpm.get(name, 0.0) for w in chosen],
+                                  dtype=torch.float32)
+            out[name] = (latest, torch.tensor(known, dtype=torch.bool))
         contexts = [w.context for w in chosen]
         ctx_values = {
             "ctx.codebook": [c.codebook_id for c in contexts],
