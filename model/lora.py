@@ -41,10 +41,12 @@ class LoRALinear(nn.Module):
 
     def merged(self) -> nn.Linear:
         """A plain linear computing the same function."""
-        lin = nn.Linear(self.base.in_features, self.base.out_features)
+        has_bias = self.base.bias is not None
+        lin = nn.Linear(self.base.in_features, self.base.out_features, bias=has_bias)
         with torch.no_grad():
             lin.weight.copy_(self.base.weight + self.scale * self.lora_b @ self.lora_a)
-            lin.bias.copy_(self.base.bias)
+            if self.base.bias is not None:
+                lin.bias.copy_(self.base.bias)
         return lin
 
 

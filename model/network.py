@@ -96,7 +96,8 @@ class SelfAttention(nn.Module):
     def __init__(self, cfg: LinkFMConfig) -> None:
         super().__init__()
         self.n_heads, self.dropout = cfg.n_heads, cfg.dropout
-        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        # no bias: on CPU, addmm's bias broadcast costs as much as the small matmul itself
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor, cls_only: bool = False) -> torch.Tensor:
@@ -256,7 +257,8 @@ class LinkFM(nn.Module):
     def _init_weights(m: nn.Module) -> None:
         if isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, std=0.02)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Embedding):
             nn.init.normal_(m.weight, std=0.02)
 

@@ -7,8 +7,8 @@ it is a *target* (a quantity the heads predict and pretraining masks).
 Padded sizes come from :class:`PaddingDims` (ports, receive antennas, subbands, beams): one
 model serves every antenna configuration by padding to these maxima plus validity masks.
 
-Per-slot features have one value per report period in a window (``[batch, slots, ...]``);
-context features (``ctx.*``) have one value per window (``[batch, ...]``).
+Per-slot features (CSI) have one value per report period in a window (``[batch, slots, ...]``);
+window features (KPM counters, context ``ctx.*``) have one value per window (``[batch, ...]``).
 
 Versioning: :data:`REGISTRY_VERSION` is ``MAJOR.MINOR``. Bump MAJOR when a feature is removed
 or renamed, or when a kind, normaliser, axis or class count changes (old checkpoints can no
@@ -134,15 +134,20 @@ def _features(dims: PaddingDims) -> tuple[FeatureSpec, ...]:
             unit="complex gain",
         ),
     ]
+    # KPM counters arrive once per granularity period (100 ms to 1 s), CSI every 5-20 ms: a
+    # window of CSI slots sees one KPM value, so KPM features are per-window (the latest).
     kpm = [
-        FeatureSpec("kpm.DRB.UEThpDl", s, lz, unit="kbit/s"),
-        FeatureSpec("kpm.DRB.UEThpUl", s, lz, unit="kbit/s"),
-        FeatureSpec("kpm.RRU.PrbUsedDl", s, z, unit="PRB"),
-        FeatureSpec("kpm.RRU.PrbUsedUl", s, z, unit="PRB"),
-        FeatureSpec("kpm.L1M.SS-RSRP", s, z, unit="dBm"),
-        FeatureSpec("kpm.MR.NRScSSSINR", s, z, unit="dB"),
-        FeatureSpec("kpm.CARR.AverageLayersDl", s, z, unit="layers"),
-        FeatureSpec("kpm.RRU.MaxLayerDlMimo", s, z, unit="layers"),
+        FeatureSpec(name, s, norm, per_slot=False, unit=unit)
+        for name, norm, unit in (
+            ("kpm.DRB.UEThpDl", lz, "kbit/s"),
+            ("kpm.DRB.UEThpUl", lz, "kbit/s"),
+            ("kpm.RRU.PrbUsedDl", z, "PRB"),
+            ("kpm.RRU.PrbUsedUl", z, "PRB"),
+            ("kpm.L1M.SS-RSRP", z, "dBm"),
+            ("kpm.MR.NRScSSSINR", z, "dB"),
+            ("kpm.CARR.AverageLayersDl", z, "layers"),
+            ("kpm.RRU.MaxLayerDlMimo", z, "layers"),
+        )
     ]
     ctx = [
         FeatureSpec(

@@ -57,6 +57,7 @@ def synthetic_windows(
             pmi["i2"][b, t] = (int(t) + int(beam[b, 0])) % counts["i2"]
 
     slot = torch.ones(B, T, dtype=torch.bool)
+    win = torch.ones(B, dtype=torch.bool)
     sb_ok = torch.arange(d.max_subbands)[None, :] < n_sb[:, None]  # [B, S]
     beam_ids = torch.arange(d.max_beams)
     rsrp = -70 - 1.5 * (beam_ids[None, None, :] - beam[..., None]).abs() + n(B, T, d.max_beams)
@@ -87,19 +88,20 @@ def synthetic_windows(
         "csi.beam_rsrp": (rsrp, rsrp_mask),
         "csi.beam_id": (beam, slot),
         "csi.h_est": (h.to(torch.complex64), h_mask),
-        "kpm.DRB.UEThpDl": (thp, slot),
-        "kpm.DRB.UEThpUl": (thp / 4, slot),
-        "kpm.RRU.PrbUsedDl": (100 * u(B, T), slot),
-        "kpm.L1M.SS-RSRP": (rsrp.max(-1).values, slot),
-        "kpm.MR.NRScSSSINR": (snr + n(B, T), slot),
-        "kpm.CARR.AverageLayersDl": (rank.float() + 0.2 * n(B, T), slot),
-        "ctx.codebook": (codebook, torch.ones(B, dtype=torch.bool)),
-        "ctx.n_tx": (n_tx.float(), torch.ones(B, dtype=torch.bool)),
-        "ctx.n_rx": (n_rx.float(), torch.ones(B, dtype=torch.bool)),
-        "ctx.n_subbands": (n_sb.float(), torch.ones(B, dtype=torch.bool)),
-        "ctx.n_beams": (n_beams.float(), torch.ones(B, dtype=torch.bool)),
-        "ctx.report_period_ms": (torch.full((B,), 10.0), torch.ones(B, dtype=torch.bool)),
-        "ctx.horizon_ms": (torch.full((B,), 10.0), torch.ones(B, dtype=torch.bool)),
+        # KPM: one value per window (the latest granularity period's)
+        "kpm.DRB.UEThpDl": (thp[:, -1], win),
+        "kpm.DRB.UEThpUl": (thp[:, -1] / 4, win),
+        "kpm.RRU.PrbUsedDl": (100 * u(B), win),
+        "kpm.L1M.SS-RSRP": (rsrp.max(-1).values.mean(1), win),
+        "kpm.MR.NRScSSSINR": (snr.mean(1) + n(B), win),
+        "kpm.CARR.AverageLayersDl": (rank.float().mean(1) + 0.2 * n(B), win),
+        "ctx.codebook": (codebook, win),
+        "ctx.n_tx": (n_tx.float(), win),
+        "ctx.n_rx": (n_rx.float(), win),
+        "ctx.n_subbands": (n_sb.float(), win),
+        "ctx.n_beams": (n_beams.float(), win),
+        "ctx.report_period_ms": (torch.full((B,), 10.0), win),
+        "ctx.horizon_ms": (torch.full((B,), 10.0), win),
     }
     # the label at the horizon is the latest slot's state (persistence is a fair synthetic law)
     targets = Targets(

@@ -5,7 +5,8 @@ Input (what the xApp's ingest builds from decoded reports, and the dataset write
 
 - per-slot features: ``values`` [B, T, *shape] (T = slots, oldest first, the last slot is
   the latest report), ``mask`` bool of the same shape, True where observed;
-- context features (``ctx.*``): ``values`` [B, *shape], ``mask`` the same shape;
+- window features (KPM counters and context ``ctx.*``, ``per_slot=False`` in the registry):
+  ``values`` [B, *shape], ``mask`` the same shape;
 - ``shape`` is :meth:`FeatureRegistry.shape` (padded to the registry's PaddingDims): vectors
   [n_subbands or n_beams], the channel estimate [subband, rx, tx] complex64;
 - categoricals hold class indices (int64): ``csi.ri`` is rank - 1, ``ctx.codebook`` an id of
@@ -15,7 +16,7 @@ A feature absent from ``windows`` counts as unobserved everywhere.
 
 Token layout (fixed for a registry and config, see :class:`TokenLayout`): tokens are grouped
 by kind (scalars, vectors, matrix patches, categoricals); inside a kind, feature-major then
-slot. Context features use the extra slot id ``T``. Channel estimates become patches of
+slot. Window features use the extra slot id ``T``. Channel estimates become patches of
 ``patch_subbands`` consecutive subbands x one receive antenna x all ports (real and imaginary
 parts together), only for the last ``matrix_slots`` slots: the estimate is the heaviest input
 and older ones add little once the reported CSI history is there.
@@ -46,7 +47,7 @@ class TokenLayout:
         matrix_slots: how many of the latest slots carry channel-estimate patches.
         names: per kind, the feature names in token order.
         feature_id: [N] registry index of each token (kinds concatenated in KINDS order).
-        slot_id: [N] slot of each token, T for context features.
+        slot_id: [N] slot of each token, T for window (KPM and context) features.
         counts: tokens per kind, in KINDS order.
         vector_len: padded vector length (longest vector feature).
         patch_dim: floats per patch = 2 * patch_subbands * max_tx.
@@ -94,7 +95,7 @@ class TokenLayout:
         counts: list[int] = []
         for kind in KINDS:
             feats = [f for f in registry.features if f.kind is kind]
-            # per-slot features first, then context features: both orders are fixed
+            # per-slot features first, then window features: both orders are fixed
             feats = [f for f in feats if f.per_slot] + [f for f in feats if not f.per_slot]
             names[kind] = tuple(f.name for f in feats)
             start = len(fid)
@@ -187,7 +188,7 @@ def tokenize(windows: Windows, layout: TokenLayout, stats: NormaliserStats) -> T
         lead = (B, T) if reg[name].per_slot else (B,)
         return lead + reg.shape(name)
 
-    # scalars: [B, T] per feature (context [B] -> [B, 1]) -> [B, Ns]
+    # scalars: [B, T] per feature (window features [B] -> [B, 1]) -> [B, Ns]
     vals, pres = [], []
     for name in layout.names[FeatureKind.SCALAR]:
         x, m = _window(windows, name, slot_shape(name), torch.float32, B)
