@@ -4,7 +4,8 @@ Called by ``linkfm bench sim`` (not registered here). For each UE count, one UMi
 (default) runs ``--sim-seconds`` of reports every ``--period`` seconds; the figures split
 the time Sionna spends drawing rays at track anchors from the per-report evolution.
 Real time means ``wall_s_per_sim_s`` < 1, i.e. less than one report period of wall time
-per report. The machine is shared: the 1-minute load average is reported beside.
+per report. The machine is shared: the 1-minute load average and the process CPU time
+are reported beside.
 """
 
 from __future__ import annotations
@@ -42,15 +43,20 @@ def measure(cfg: ChannelConfig, sim_seconds: float) -> dict[str, Any]:
     setup_s = time.perf_counter() - started
     draws_at_setup = drop.draw_seconds if isinstance(drop, SystemLevelDrop) else 0.0
     steps = max(1, round(sim_seconds / cfg.report_period_s))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for _ in drop.reports(steps):
         pass
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     simulated = steps * cfg.report_period_s
     result: dict[str, Any] = {
         "ues": cfg.n_ue, "steps": steps, "sim_s": round(simulated, 3),
         "setup_s": round(setup_s, 3), "wall_s": round(wall, 3),
         "wall_s_per_sim_s": round(wall / simulated, 3),
+        # CPU time is what the run costs on an idle machine (wall time includes waiting
+        # for a core on a busy one).
+        "cpu_s_per_sim_s": round(cpu / simulated, 3),
+        "cpu_ms_per_report": round(1e3 * cpu / steps, 3),
         "ms_per_report": round(1e3 * wall / steps, 3),
         "real_time": wall < simulated,
         "load_avg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
