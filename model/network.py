@@ -11,7 +11,9 @@ then a linear map; vectors -> a linear map of [values * valid, valid]; channel-e
 patches -> a linear map of [re/im values * valid, valid]; categoricals -> an embedding per
 class. A masked token (pretraining, or a value the caller wants predicted) replaces its value
 embedding by a learned [MASK] vector of its kind; it keeps its slot and feature embeddings.
-Missing features, padded ports, subbands and beams are key-padded out of attention.
+Tokens with no observation (missing features, patches of absent receive antennas or
+subbands) are key-padded out of attention; padded ports, subbands and beams inside a token
+are zeroed and flagged by the validity inputs of its tokenizer.
 
 A pre-LN encoder (fused scaled_dot_product_attention) follows; heads read the CLS token:
 rank (4 classes), PMI i11/i12/i13/i2 (conditioned on the rank and masked to the values that
