@@ -116,7 +116,7 @@ class Cell:
         """Advance one report period (none before the first) and report (module docstring)."""
         if self._steps:
             self._drop.advance(self.cfg.report_period_ms / 1e3)
-            self.time_ms = self._steps * self.cfg.report_period_ms
+            self.time_ms = float(self._steps * self.cfg.report_period_ms)
         self._steps += 1
         snap = self._drop.snapshot()
         scores, applied_rank, applied_sb_se = self._score(snap)
@@ -148,6 +148,8 @@ class Cell:
         last = self._last
         if last is None:
             return None, None, None
+        if not self.cfg.scoring:
+            return None, last.ri, subband_se_of(self.codebook, snap.h_true, last.ri, last.pmi)
         chosen = self.book.choices_at(self.time_ms, last.ri, last.pmi, last.best_beam)
         h = snap.h_true
         oracle = select_csi(self.codebook, h)

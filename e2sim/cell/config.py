@@ -39,6 +39,8 @@ class CellConfig:
         default_validity_ms: validity of a recommendation that carries none (0).
         channel_estimate: attach the gNB's SRS estimate to every report.
         pf_time_constant_slots: averaging window of the proportional-fair scheduler.
+        scoring: score the closed loop at every step (datasets compute their own oracle
+            labels and turn it off; the scheduler then serves the reported choices).
         seed: drives every random draw of the cell (same seed, same reports).
     """
 
@@ -53,6 +55,7 @@ class CellConfig:
     default_validity_ms: int = 20
     channel_estimate: bool = True
     pf_time_constant_slots: float = 100.0
+    scoring: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
