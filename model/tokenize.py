@@ -165,12 +165,22 @@ class TokenBatch:
 
 
 def _window(
-    windows: Windows, name: str, shape: tuple[int, ...], dtype: torch.dtype, batch: int
+    windows: Windows, name: str, shape: tuple[int, ...], dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    if name in windows:
-        values, mask = windows[name]
-        return values, mask.bool()
-    return torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=torch.bool)
+    """(values, mask) of ``name`` checked against its padded ``shape``; non-finite values
+    count as unobserved. An absent feature is all-unobserved."""
+    if name not in windows:
+        return torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=torch.bool)
+    values, mask = windows[name]
+    if tuple(values.shape) != shape or tuple(mask.shape) != shape:
+        raise ValueError(
+            f"{name}: values {tuple(values.shape)} and mask {tuple(mask.shape)} must both be "
+            f"{shape} (batch, slots if per-slot, then the registry's padded shape)"
+        )
+    mask = mask.bool()
+    if values.is_floating_point() or values.is_complex():
+        mask = mask & torch.isfinite(values)
+    return values.to(dtype), mask
 
 
 def _batch_size(windows: Windows) -> int:
@@ -191,8 +201,8 @@ def tokenize(windows: Windows, layout: TokenLayout, stats: NormaliserStats) -> T
     # scalars: [B, T] per feature (window features [B] -> [B, 1]) -> [B, Ns]
     vals, pres = [], []
     for name in layout.names[FeatureKind.SCALAR]:
-        x, m = _window(windows, name, slot_shape(name), torch.float32, B)
-        x = torch.where(m, reg.normalise(name, x.float(), stats), 0.0)
+        x, m = _window(windows, name, slot_shape(name), torch.float32)
+        x = torch.where(m, reg.normalise(name, x, stats), 0.0)
         vals.append(x.reshape(B, -1))
         pres.append(m.reshape(B, -1))
     scalar, scalar_present = torch.cat(vals, 1), torch.cat(pres, 1)
@@ -201,8 +211,8 @@ def tokenize(windows: Windows, layout: TokenLayout, stats: NormaliserStats) -> T
     L = layout.vector_len
     vals, valid = [], []
     for name in layout.names[FeatureKind.VECTOR]:
-        x, m = _window(windows, name, slot_shape(name), torch.float32, B)
-        x = torch.where(m, reg.normalise(name, x.float(), stats), 0.0)
+        x, m = _window(windows, name, slot_shape(name), torch.float32)
+        x = torch.where(m, reg.normalise(name, x, stats), 0.0)
         pad = L - x.shape[-1]
         vals.append(torch.nn.functional.pad(x, (0, pad)).reshape(B, -1, L))
         valid.append(torch.nn.functional.pad(m, (0, pad)).reshape(B, -1, L))
@@ -213,8 +223,8 @@ def tokenize(windows: Windows, layout: TokenLayout, stats: NormaliserStats) -> T
     g, ms = layout.patch_subbands, layout.matrix_slots
     vals, valid = [], []
     for name in layout.names[FeatureKind.MATRIX]:
-        h, m = _window(windows, name, slot_shape(name), torch.complex64, B)
-        h = torch.where(m, reg.normalise(name, h.to(torch.complex64), stats), 0)[:, T - ms :]
+        h, m = _window(windows, name, slot_shape(name), torch.complex64)
+        h = torch.where(m, reg.normalise(name, h, stats), 0)[:, T - ms :]
         m = m[:, T - ms :]
         # [B, ms, S/g, g, R, X] -> [B, ms, S/g, R, g, X]: a patch = g subbands of one rx
         shape6 = (B, ms, dims.max_subbands // g, g, dims.max_rx, dims.max_tx)
@@ -230,8 +240,7 @@ def tokenize(windows: Windows, layout: TokenLayout, stats: NormaliserStats) -> T
     # categoricals: [B, T] int64 class indices -> [B, Nc]; out-of-range counts as absent
     vals, pres = [], []
     for name in layout.names[FeatureKind.CATEGORICAL]:
-        x, m = _window(windows, name, slot_shape(name), torch.long, B)
-        x = x.long()
+        x, m = _window(windows, name, slot_shape(name), torch.long)
         m = m & (x >= 0) & (x < reg[name].n_classes)
         vals.append(torch.where(m, x, 0).reshape(B, -1))
         pres.append(m.reshape(B, -1))

@@ -119,3 +119,21 @@ def test_selecting_items_keeps_their_rows(small_model: LinkFM) -> None:
 def test_patch_size_must_divide_the_subband_count(small_model: LinkFM) -> None:
     with pytest.raises(ValueError, match="patch_subbands"):
         TokenLayout.build(small_model.registry, 3, patch_subbands=3, matrix_slots=1)
+
+
+def test_a_wrongly_shaped_feature_is_refused_by_name(small_model: LinkFM) -> None:
+    T = SMALL.n_slots
+    windows = {"csi.cqi_sb": (torch.zeros(2, T, 5), torch.ones(2, T, 5, dtype=torch.bool))}
+    with pytest.raises(ValueError, match=r"csi\.cqi_sb"):
+        tokenize(windows, small_model.layout, NormaliserStats())
+
+
+def test_non_finite_values_count_as_unobserved(small_model: LinkFM) -> None:
+    T = SMALL.n_slots
+    sinr = torch.zeros(1, T)
+    sinr[0, 0] = float("nan")
+    windows = {"csi.sinr_db": (sinr, torch.ones(1, T, dtype=torch.bool))}
+    b = tokenize(windows, small_model.layout, NormaliserStats())
+    tok = small_model.layout.tokens_of("csi.sinr_db")
+    assert b.present[0, tok].tolist() == [False] + [True] * (T - 1)
+    assert torch.isfinite(b.scalar).all()
