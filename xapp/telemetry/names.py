@@ -78,6 +78,7 @@ class FieldName:
     REPORTED_PMI_I2: Final = "reported_pmi_i2"
     REPORTED_BEAM: Final = "reported_beam"
     REPORTED_CQI: Final = "reported_cqi"  # wideband CQI index of the replaced report
+    SINR_DB: Final = "sinr_db"  # the UE's latest reported SINR, dB (inputs' summary)
     LATENCY_US: Final = "latency_us"  # indication arrival -> recommendation sent, µs
     COUNT: Final = "count"  # events since the previous point (a delta, not a total)
     SEQUENCE: Final = "sequence"
@@ -120,7 +121,7 @@ RECOMMENDATION: Final = Measurement(
             _F.PMI_I13, _F.PMI_I2, _F.BEAM, _F.CONFIDENCE_RANK, _F.CONFIDENCE_PMI,
             _F.CONFIDENCE_BEAM, _F.REPORTED_RANK, _F.REPORTED_PMI_I11, _F.REPORTED_PMI_I12,
             _F.REPORTED_PMI_I13, _F.REPORTED_PMI_I2, _F.REPORTED_BEAM, _F.REPORTED_CQI,
-            _F.LATENCY_US),
+            _F.SINR_DB, _F.LATENCY_US),
     doc="one point per recommendation sent (per UE per decision cycle)",
 )
 
