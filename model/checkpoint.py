@@ -61,10 +61,16 @@ def save_checkpoint(
     stats: NormaliserStats,
     eval_summary: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``model`` + ``stats`` + ``eval_summary`` (JSON-able) to folder ``path``."""
+    """Write ``model`` + ``stats`` + ``eval_summary`` (JSON-able) to folder ``path``.
+
+    Raises:
+        ValueError: the model still carries LoRA adapters (merge them first).
+    """
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if any(".lora_" in k for k in tensors):
+        raise ValueError("the model has LoRA adapters: call model.lora.merge_lora(model) first")
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(tensors, str(out / WEIGHTS))
     manifest = {
         "format": FORMAT,

@@ -16,6 +16,7 @@ from model.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from model.lora import apply_lora, merge_lora
 from model.network import LinkFM
 from model.tokenize import tokenize
 
@@ -107,3 +108,13 @@ def test_a_garbled_manifest_is_a_checkpoint_error(tmp_path: Path, small_model: L
 
 def test_loaded_model_is_in_eval_mode(tmp_path: Path, small_model: LinkFM) -> None:
     assert not load_checkpoint(_saved(tmp_path, small_model)).model.training
+
+
+def test_unmerged_lora_adapters_are_refused_at_save(tmp_path: Path) -> None:
+    model = LinkFM(SMALL)
+    apply_lora(model)
+    _, stats, _, _ = make_batch(model, batch=2)
+    with pytest.raises(ValueError, match="merge_lora"):
+        save_checkpoint(tmp_path / "ckpt", model, stats)
+    merge_lora(model)
+    assert load_checkpoint(save_checkpoint(tmp_path / "ckpt", model, stats)).model.cfg == SMALL
