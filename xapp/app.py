@@ -53,6 +53,7 @@ class RuntimeOptions:
         inactivity_s: a UE without reports for this long departs.
         expire_interval_s: how often departures are checked.
         a1_query: send A1_POLICY_QUERY at start.
+        default_policy: the policy in force while no A1 instance exists (the controls').
     """
 
     xapp_name: str = "linkfm"
@@ -61,6 +62,7 @@ class RuntimeOptions:
     inactivity_s: float = 5.0
     expire_interval_s: float = 1.0
     a1_query: bool = True
+    default_policy: a1.LinkPolicy = field(default_factory=a1.LinkPolicy)
 
 
 @dataclass(frozen=True)
@@ -214,8 +216,13 @@ class LinkFmApp:
         await self.transport.rts(msg, MessageType.A1_POLICY_RESP,
                                  a1.encode_response(request, self.options.xapp_name, ok))
 
+    def refresh_policy(self) -> None:
+        """Re-apply the policy in force (after ``options.default_policy`` changed)."""
+        self._apply_policy()
+
     def _apply_policy(self) -> None:
-        policy = self.policies.current
+        policy = self.policies.current if self.policies.instance_ids \
+            else self.options.default_policy
         self.decision.policy = policy
         self.cells.horizon_ms = float(policy.horizon_ms)
         self.log.horizon_ms = float(policy.horizon_ms)

@@ -113,6 +113,21 @@ class ShardingControls(_Frozen):
         return zlib.crc32(e2_node.encode()) % self.replica_count == self.replica_index
 
 
+class NodeAntennaControls(_Frozen):
+    """A node's downlink antenna set-up, for CSI reports that carry no channel estimate
+    (an estimate's shape ``[subbands, n_rx, n_tx]`` always wins; xapp/ingest/cells.py)."""
+
+    n_tx: Literal[2, 4, 8] = 4
+    n_rx: int = Field(default=2, ge=1, le=8)
+    n_subbands: int = Field(default=13, ge=1, le=64)
+    n_beams: int = Field(default=32, ge=1, le=256)
+    n1: int = Field(default=2, ge=1, le=16)
+    n2: int = Field(default=1, ge=1, le=16)
+    o1: int = Field(default=4, ge=1, le=4)
+    o2: int = Field(default=1, ge=1, le=4)
+    scs_khz: Literal[15, 30, 60, 120] = 30
+
+
 class Controls(_Frozen):
     """Every runtime setting of the xApp with its default (the descriptor's ``controls``).
 
@@ -146,6 +161,14 @@ class Controls(_Frozen):
     send_rc_control: bool = Field(
         default=False, description="also send E2SM-RC control requests to RC-capable nodes")
     a1_policy_type_id: int = Field(default=LINKFM_POLICY_TYPE_ID, ge=0)
+    grpc_port: int = Field(
+        default=50051, ge=0, le=65535, description="LinkAdaptation gRPC port; 0 = no gRPC")
+    node_antennas: dict[str, NodeAntennaControls] = Field(
+        default_factory=dict,
+        description="per E2 node antennas, used when CSI reports carry no channel estimate")
+    subscription_silence_periods: int = Field(
+        default=20, ge=2, le=10_000,
+        description="report periods without an indication before resubscribing")
     telemetry: TelemetryControls = TelemetryControls()
     sharding: ShardingControls = ShardingControls()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

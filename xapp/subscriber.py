@@ -153,14 +153,11 @@ class Subscriber:
         self._rng = rng or random.Random()
         self.book = SubscriptionBook()
         self.wants: list[Want] = []
-        for meid in options.nodes:
-            if options.kpm_period_ms > 0 and options.kpm_measurements:
-                self.wants.append(Want(meid, KPM_RAN_FUNCTION_ID, options.kpm_period_ms,
-                                       kpm_params(options, meid)))
-            self.wants.append(Want(meid, options.csi_ran_function_id, options.csi_period_ms,
-                                   csi_params(options, meid)))
         self._by_sub_id: dict[int, Want] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+        for meid in options.nodes:
+            self.add_node(meid)
         self.notifications = 0
         self.bad_notifications = 0
 
@@ -212,13 +209,35 @@ class Subscriber:
                 want.broken.set()
 
     # --- running -------------------------------------------------------------------------------
+    def add_node(self, meid: str) -> bool:
+        """Also subscribe on ``meid`` (a node discovered at run time); False if known."""
+        if any(w.meid == meid for w in self.wants):
+            return False
+        options = self.options
+        new = []
+        if options.kpm_period_ms > 0 and options.kpm_measurements:
+            new.append(Want(meid, KPM_RAN_FUNCTION_ID, options.kpm_period_ms,
+                            kpm_params(options, meid)))
+        new.append(Want(meid, options.csi_ran_function_id, options.csi_period_ms,
+                        csi_params(options, meid)))
+        self.wants += new
+        if self._running:
+            for want in new:
+                self._supervise(want)
+        return True
+
+    def _supervise(self, want: Want) -> None:
+        self._tasks.append(asyncio.create_task(
+            self._maintain(want), name=f"subscription-{want.meid}-{want.ran_function_id}"))
+
     def start(self) -> None:
+        self._running = True
         for want in self.wants:
-            self._tasks.append(asyncio.create_task(
-                self._maintain(want), name=f"subscription-{want.meid}-{want.ran_function_id}"))
+            self._supervise(want)
 
     async def stop(self, timeout_s: float = 5.0) -> int:
         """Stop supervising and delete every active subscription; returns how many."""
+        self._running = False
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
