@@ -25,7 +25,8 @@ CELL_GEOMETRY = {"umi": (10.0, 200.0), "uma": (35.0, 500.0)}
 class ChannelConfig:
     """Everything that defines a drop of UE channels in one cell.
 
-    ``scenario``: ``umi``/``uma`` (system level, SNR from pathloss + shadowing + noise) or
+    ``scenario``: ``umi``/``uma`` (system level, SNR from pathloss + shadowing + noise and
+    interference) or
     ``cdl-a``..``cdl-e``/``tdl-a``..``tdl-e`` (link level, SNR drawn in ``snr_db_range``).
     ``n_tx`` gNB ports on a dual-polarised panel ``panel`` = (N1 horizontal, N2 vertical);
     ``n_rx`` UE antennas (1: single V, 2: one cross-polarised pair, 4: two pairs).
@@ -49,9 +50,11 @@ class ChannelConfig:
     tx_power_dbm: float = 41.0
     noise_figure_db: float = 9.0
     indoor_probability: float = 0.0
-    # Without interference a UE next to the site would see 70 dB; the cap stands in for
-    # the interference/EVM floor of a real network.
-    snr_cap_db: float = 40.0
+    # One cell without neighbours would put most UMi UEs above 40 dB. Other cells raise the
+    # noise floor (interference over thermal, a loaded-network figure), and transmitter
+    # EVM bounds the SINR softly: snr = 1 / (1 / snr + 1 / cap).
+    interference_over_thermal_db: float = 15.0
+    snr_cap_db: float = 30.0
     # Link level.
     snr_db_range: tuple[float, float] = (0.0, 25.0)
     delay_spread_s: float = 100e-9
@@ -114,6 +117,11 @@ class ChannelConfig:
     def noise_dbm(self) -> float:
         """Thermal noise over the occupied bandwidth plus the UE noise figure [dBm]."""
         return -174.0 + 10.0 * math.log10(self.bandwidth_hz) + self.noise_figure_db
+
+    @property
+    def interference_plus_noise_dbm(self) -> float:
+        """Noise floor of system-level SNRs: thermal noise raised by other-cell interference."""
+        return self.noise_dbm + self.interference_over_thermal_db
 
     @property
     def wavelength_m(self) -> float:

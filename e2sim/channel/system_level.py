@@ -68,7 +68,7 @@ class SystemLevelDrop(ChannelDrop):
         self._bs_orient = bs_orient[0, 0].float()
         self._indoor = indoor[0]
         self._model = system_level_model(cfg)
-        self._power_scale = 10.0 ** ((cfg.tx_power_dbm - cfg.noise_dbm) / 10.0)
+        self._power_scale = 10.0 ** ((cfg.tx_power_dbm - cfg.interference_plus_noise_dbm) / 10.0)
         n = cfg.n_ue
         self._queue: list[deque[_Anchor]] = [deque() for _ in range(n)]
         # The last anchor drawn on each track: the next one is one spacing further.
@@ -169,8 +169,8 @@ class SystemLevelDrop(ChannelDrop):
         self.draw_seconds += time.perf_counter() - started
         field = pad_paths(field, _MAX_PATHS, _RAYS)
         power = field.mean_power() * self._power_scale
-        cap = 10.0 ** (cfg.snr_cap_db / 10.0)
-        field = field.scaled(torch.sqrt(self._power_scale * torch.clamp(cap / power, max=1.0)))
+        soft = 1.0 / (1.0 + power / 10.0 ** (cfg.snr_cap_db / 10.0))  # snr -> 1/(1/snr+1/cap)
+        field = field.scaled(torch.sqrt(self._power_scale * soft))
         snr = field.mean_power()
         for i, u in enumerate(ues):
             for j in range(k):
