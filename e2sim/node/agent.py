@@ -55,6 +55,18 @@ class ActionPlan:
     definition: Any = None
 
 
+class RefusedAction(MalformedInput):
+    """A service model's refusal of an action; ``cause`` is the E2AP ``CauseRICrequest``
+    value the node answers with (an ASN.1 name, see ``xapp.e2.e2ap.cause_names``)."""
+
+    source = "e2sim.subscription"
+
+    def __init__(self, reason: str, detail: str = "",
+                 cause: str = "action-not-supported") -> None:
+        super().__init__(reason, detail)
+        self.cause = cause
+
+
 class ServiceModel(Protocol):
     """One RAN function (E2SM) the node offers."""
 
@@ -191,12 +203,15 @@ class E2NodeAgent:
                 plans[action.action_id] = model.admit(request.event_trigger, action)
             except MalformedInput as exc:
                 log.info("%s: refusing action %d: %s", self.meid, action.action_id, exc)
+                cause = exc.cause if isinstance(exc, RefusedAction) else "action-not-supported"
                 refused.append(NotAdmittedAction(
-                    action.action_id, Cause(CauseGroup.RIC_REQUEST, "action-not-supported")))
+                    action.action_id, Cause(CauseGroup.RIC_REQUEST, cause)))
         if not plans:
+            # The whole subscription fails with the first refused action's cause.
+            first = refused[0].cause if refused else Cause(CauseGroup.RIC_REQUEST,
+                                                           "action-not-supported")
             return MessageType.RIC_SUB_FAILURE, RicSubscriptionFailure(
-                request.request_id, request.ran_function_id,
-                Cause(CauseGroup.RIC_REQUEST, "action-not-supported"))
+                request.request_id, request.ran_function_id, first)
         self.subscriptions[request.request_id.instance] = NodeSubscription(
             request.request_id, request.ran_function_id, plans)
         return MessageType.RIC_SUB_RESP, RicSubscriptionResponse(
