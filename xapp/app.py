@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +89,29 @@ class DecisionEvent:
 DecisionSink = Callable[[DecisionEvent], None]
 
 
+@dataclass(frozen=True)
+class CycleEvent:
+    """One E2 node's share of a decision cycle (one RecommendationBatch).
+
+    Attributes:
+        e2_node, sequence: the batch sent (sequence per node, from 0).
+        model_version: the predictor's version.
+        batch_size: recommendations in the node's batch.
+        predict_s: the predictor's time for the whole micro-batch, seconds.
+        latency_s: the batch's oldest indication received -> batch sent, seconds.
+    """
+
+    e2_node: str
+    sequence: int
+    model_version: str
+    batch_size: int
+    predict_s: float
+    latency_s: float
+
+
+CycleSink = Callable[[CycleEvent], None]
+
+
 @dataclass
 class AppCounters:
     """Runtime totals (the parts keep their own: ingest, batcher, publisher, subscriber)."""
@@ -135,6 +158,7 @@ class LinkFmApp:
         self.batcher: MicroBatcher[UeKey] = MicroBatcher(
             self._decide, self.options.deadline_s, self.options.max_batch)
         self.sinks: list[DecisionSink] = []
+        self.cycle_sinks: list[CycleSink] = []
         self.counters = AppCounters()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkfm-predict")
         self._tasks: list[asyncio.Task[None]] = []
@@ -260,17 +284,24 @@ class LinkFmApp:
         done = time.monotonic()
         delivered = {b.e2_node for b in sent}
         self.log.record(rec for rec, _ in decided)
+        oldest: dict[str, float] = {}
         for rec, meta in decided:
-            self._emit(DecisionEvent(rec, meta, done - meta.received_at, predict_s, len(keys),
-                                     rec.e2_node in delivered))
+            oldest[rec.e2_node] = min(oldest.get(rec.e2_node, meta.received_at),
+                                      meta.received_at)
+            self._emit(self.sinks, DecisionEvent(rec, meta, done - meta.received_at, predict_s,
+                                                 len(keys), rec.e2_node in delivered))
+        for node_batch in sent:
+            self._emit(self.cycle_sinks, CycleEvent(
+                node_batch.e2_node, node_batch.sequence, self.predictor.version,
+                len(node_batch.recommendations), predict_s, done - oldest[node_batch.e2_node]))
 
-    def _emit(self, event: DecisionEvent) -> None:
-        for sink in self.sinks:
+    def _emit(self, sinks: Sequence[Callable[[Any], None]], event: object) -> None:
+        for sink in sinks:
             try:
                 sink(event)
             except Exception:  # a broken sink must not cost decisions
                 self.counters.sink_errors += 1
-                log.exception("decision sink failed")
+                log.exception("event sink failed")
 
     async def _expire(self) -> None:
         while True:

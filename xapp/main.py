@@ -4,9 +4,9 @@ Start-up: settings from ``config-file.json`` (``CONFIG_FILE``) and the environme
 RMR transport (librmr when ``librmr_si.so`` loads, else the pure-Python backend); the
 predictor (the checkpoint in ``controls.model_checkpoint`` when it loads, else the
 classical policy, said in the log); the E2 nodes (``controls.e2_nodes``, or those e2mgr
-lists as connected, re-read every 30 s, this replica's shard only); the HTTP server
-(health, config, metrics, dashboard, the submgr callback) and the gRPC service; then the
-subscriptions. Controls reloaded from the file change the default policy, the batch
+lists as connected, re-read every 30 s, this replica's shard only); telemetry to InfluxDB
+(every decision, every cycle, health every 10 s); the HTTP server (health, config, metrics,
+dashboard, the submgr callback) and the gRPC service; then the subscriptions. Controls reloaded from the file change the default policy, the batch
 deadline and size, and the recommendation validity.
 """
 
@@ -127,7 +127,49 @@ async def _discovery(subscriber: Subscriber, session: aiohttp.ClientSession,
         await asyncio.sleep(DISCOVERY_INTERVAL_S)
 
 
-async def _http_server(app: LinkFmApp, settings: Settings, host: str) -> Any:
+def _telemetry(app: LinkFmApp, settings: Settings) -> Any:
+    """The telemetry writer (InfluxDB, ``settings.influx``) fed by the app's event hooks,
+    or None when ``controls.telemetry.enabled`` is false."""
+    from xapp.telemetry.points import InputSummary
+    from xapp.telemetry.sinks import InfluxSink
+    from xapp.telemetry.writer import TelemetryWriter, WriterOptions
+
+    options = settings.controls.telemetry
+    if not options.enabled:
+        return None
+    influx = settings.influx
+    writer = TelemetryWriter(InfluxSink(influx.url, influx.org, influx.bucket, influx.token),
+                             xapp=settings.xapp_name,
+                             replica=str(settings.sharding.replica_index),
+                             options=WriterOptions.from_controls(options)).start()
+    app.sinks.append(lambda e: writer.record_decision(
+        e.recommendation, e.latency_s, InputSummary(e.inputs.sinr_db, e.inputs.wideband_cqi)))
+    app.cycle_sinks.append(lambda c: writer.record_cycle(
+        c.e2_node, c.model_version, c.sequence, c.batch_size, c.predict_s, c.latency_s))
+    return writer
+
+
+async def _report_health(app: LinkFmApp, writer: Any, interval_s: float = 10.0) -> None:
+    """Health counters, bad inputs and subscription states to telemetry, periodically."""
+    from xapp.telemetry.writer import HealthCounters
+
+    while True:
+        await asyncio.sleep(interval_s)
+        writer.record_health(HealthCounters(
+            indications=app.ingest.indications,
+            decisions=sum(app.counters.decisions.values()), bad_inputs=app.bad.total,
+            active_ues=len(app.store),
+            subscriptions_active=sum(w.state == "active" for w in app.subscriber.wants),
+            route_table_loaded=app.transport.is_ready, model_loaded=True))
+        writer.record_bad_inputs(dict(app.bad.counts))
+        for want in app.subscriber.wants:
+            writer.record_subscription(
+                want.meid, "kpm" if want.ran_function_id == 2 else "csi",
+                "active" if want.state == "active" else "pending", want.subscriptions)
+
+
+async def _http_server(app: LinkFmApp, settings: Settings, host: str,
+                       telemetry: Any) -> Any:
     """The HTTP server of ``xapp.http`` with this app's hooks (health, config, metrics,
     dashboard, the submgr callback)."""
     from xapp.http.server import HttpHooks, HttpServer
@@ -143,7 +185,9 @@ async def _http_server(app: LinkFmApp, settings: Settings, host: str) -> Any:
                       "model": lambda: True},
         controls=lambda: settings.controls,
         on_subscription_notification=app.on_subscription_notification,
-        metrics=metrics, title=settings.xapp_name)
+        metrics=metrics, title=settings.xapp_name,
+        recent=telemetry.recent if telemetry is not None else None,
+        telemetry_ping=telemetry.ping if telemetry is not None else None)
     server = HttpServer(hooks, host, settings.http_port)
     await server.start()
     return server
@@ -182,7 +226,9 @@ async def serve(settings: Settings, backend: str = "auto", http_host: str = "0.0
                     runtime_options(settings), cell_contexts(controls),
                     DecisionPolicy(validity_ms=controls.recommendation_validity_ms),
                     recommendations)
-    http = await _http_server(app, settings, http_host)
+    telemetry = _telemetry(app, settings)
+    health = None if telemetry is None else asyncio.create_task(_report_health(app, telemetry))
+    http = await _http_server(app, settings, http_host, telemetry)
     grpc_server = None
     if controls.grpc_port:
         grpc_server, port = await start_grpc_server(recommendations, port=controls.grpc_port)
@@ -197,10 +243,11 @@ async def serve(settings: Settings, backend: str = "auto", http_host: str = "0.0
         await stop.wait()
     finally:
         log.info("stopping: unsubscribing")
-        if discovery is not None:
-            discovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await discovery
+        for task in (discovery, health):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if watcher is not None:
             watcher.stop()
         deleted = await app.stop()
@@ -208,6 +255,8 @@ async def serve(settings: Settings, backend: str = "auto", http_host: str = "0.0
         if grpc_server is not None:
             await grpc_server.stop(grace=1.0)
         await http.stop()
+        if telemetry is not None:
+            await asyncio.to_thread(telemetry.close)  # flushes what it can, bounded
         await session.close()
         await transport.close()
     return 0

@@ -45,7 +45,9 @@ async def test_the_xapp_process_decides_and_unsubscribes_on_sigterm(tmp_path: Pa
                "RMR_DATA_PORT": str(rmr_port), "RMR_SRC_ID": "127.0.0.1",
                "RMR_BIND_IF": "127.0.0.1", "RMR_CTL_PORT": str(free_port()),
                "RMR_SEED_RT": str(routes), "HTTP_PORT": str(free_port()),
-               "LINKFM_CLIENT_HOST": "127.0.0.1", "PYTHONPATH": str(REPO_ROOT)}
+               "LINKFM_CLIENT_HOST": "127.0.0.1", "PYTHONPATH": str(REPO_ROOT),
+               # nothing listens there: decisions must not depend on the telemetry store
+               "INFLUX_URL": f"http://127.0.0.1:{free_port()}"}
         env.pop("RMR_RTG_SVC", None)
         log = (tmp_path / "xapp.log").open("wb")
         process = await asyncio.create_subprocess_exec(
