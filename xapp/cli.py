@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("e2sim.demo", "the local demo loop (what `make demo` runs)"),
+    "sim": ("e2sim.sim_cli", "the mini-RIC and N simulated E2 nodes, with the SE scoreboard"),
     "dataset": ("e2sim.dataset_cli", "write shards of UE windows with oracle labels for the model"),
     "xapp": ("xapp.main", "run the xApp until SIGTERM/SIGINT (config-file.json + environment)"),
 }
