@@ -193,7 +193,7 @@ async def _http_server(app: LinkFmApp, settings: Settings, host: str,
     return server
 
 
-def _apply_controls(app: LinkFmApp, controls: Controls) -> None:
+def apply_controls(app: LinkFmApp, controls: Controls) -> None:
     """Hot reload: what can change without resubscribing."""
     app.options = runtime_options_from(app.options, controls)
     app.batcher.deadline_s = controls.batch_deadline_ms / 1000
@@ -270,7 +270,7 @@ def _watch_config(app: LinkFmApp, settings: Settings) -> Any:
     if not settings.config_file.exists():
         return None
     def reloaded(controls: Controls) -> None:  # runs on the watcher thread
-        loop.call_soon_threadsafe(_apply_controls, app, controls)
+        loop.call_soon_threadsafe(apply_controls, app, controls)
 
     watcher = ConfigWatcher(settings.config_file, settings.controls, reloaded,
                             use_inotify=False)

@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 
+import aiohttp
+from aiohttp import web
+
 from tests.xapp.harness import CELL, MEID, N_UES, World, world
+from xapp.config import Controls
 from xapp.decide.predictor import CLASSICAL_VERSION
 from xapp.e2.recommendation import Reason
-from xapp.policy.a1 import LINKFM_POLICY_TYPE_ID
+from xapp.main import apply_controls, discover_nodes
+from xapp.policy.a1 import LINKFM_POLICY_TYPE_ID, LinkPolicy
 from xapp.policy.decision import cell_name
 from xapp.rmr.message import RmrMessage
 from xapp.rmr.mtypes import MessageType
@@ -140,3 +145,46 @@ async def test_graceful_stop_deletes_every_subscription() -> None:
         assert await w.app.stop() == 2
         assert w.node.subscriptions == {}
         assert await w.app.subscriber.client.list() == []
+
+
+async def test_reloaded_controls_replace_the_default_policy() -> None:
+    async with world() as w:
+        await started(w)
+        apply_controls(w.app, Controls(policy=LinkPolicy(enabled=False),
+                                        recommendation_validity_ms=77))
+        after = len(w.consumer.batches)
+        await w.wait_for(lambda: len(w.consumer.batches) >= after + 2, "batches after reload")
+        later = [r for b in w.consumer.batches[after + 1:] for r in b.recommendations]
+        assert later and all(r.reason == Reason.FALLBACK and r.validity_ms == 77
+                             for r in later)
+
+
+async def test_a_node_added_at_run_time_is_subscribed() -> None:
+    async with world() as w:
+        subscriber = w.app.subscriber
+        subscriber.wants.clear()  # start with no node, as with e2mgr discovery
+        await w.app.start()
+        assert subscriber.add_node(MEID) and not subscriber.add_node(MEID)
+        await w.wait_for(lambda: subscriber.all_active, "subscriptions of the new node")
+        assert len(w.node.subscriptions) == 2
+
+
+async def test_connected_nodes_are_discovered_from_e2mgr() -> None:
+    states = [{"inventoryName": "gnb_a", "connectionStatus": "CONNECTED"},
+              {"inventoryName": "gnb_b", "connectionStatus": "DISCONNECTED"},
+              {"inventoryName": "gnb_c", "connectionStatus": "CONNECTED"}]
+
+    async def nodeb_states(request: web.Request) -> web.Response:
+        return web.json_response(states)
+
+    e2mgr = web.Application()
+    e2mgr.router.add_get("/v1/nodeb/states", nodeb_states)
+    runner = web.AppRunner(e2mgr)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+            assert await discover_nodes(session, url) == ["gnb_a", "gnb_c"]
+    finally:
+        await runner.cleanup()
