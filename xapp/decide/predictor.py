@@ -147,29 +147,38 @@ class ClassicalPredictor:
         # One search per antenna shape: UEs of a cell share it, so groups are few.
         groups: dict[tuple[CodebookConfig, int, int, int, int], list[int]] = {}
         for b, ctx in enumerate(request.contexts):
-            shape = (ctx.n_subbands, ctx.n_rx, ctx.n_tx)
-            if ctx.codebook.n_ports != ctx.n_tx or not bool(
-                    present[b, :shape[0], :shape[1], :shape[2]].all()):
-                continue
-            groups.setdefault((ctx.codebook, *shape, request.max_ranks[b]), []).append(b)
+            if ctx.codebook.n_ports == ctx.n_tx:
+                key = (ctx.codebook, ctx.n_subbands, ctx.n_rx, ctx.n_tx, request.max_ranks[b])
+                groups.setdefault(key, []).append(b)
         for (cfg, n_sb, n_rx, n_tx, max_rank), rows in groups.items():
-            book = self._codebook(cfg)
-            h = latest[rows, :n_sb, :n_rx, :n_tx]
-            search = select_csi(book, h)  # every rank the antennas allow
-            allowed = search.se_per_rank.clone()  # [b, book.max_rank], -inf where impossible
-            allowed[:, max_rank:] = float("-inf")
-            ranks = allowed.argmax(-1) + 1  # first maximum: ties go to the lower rank
-            weights = torch.softmax(allowed / self._temperature, dim=-1)
-            for j, b in enumerate(rows):
-                rank = int(ranks[j])
-                flat = search.pmi_per_rank[j, rank - 1]
-                parts = [int(x) for x in book.pmi_to_indices(rank, flat)]
-                conf = float(weights[j, rank - 1])
-                out[b] = Prediction(rank, _pmi(book, rank, parts), None,
-                                    Confidence(conf if math.isfinite(conf) else 0.0,
-                                               conf if math.isfinite(conf) else 0.0, 0.0),
-                                    rank_capped=int(search.ri[j]) > rank)
+            index = torch.tensor(rows)
+            complete = present[index, :n_sb, :n_rx, :n_tx].flatten(1).all(1)  # [b]
+            if not bool(complete.any()):
+                continue
+            index = index[complete]
+            self._search(self._codebook(cfg), latest[index, :n_sb, :n_rx, :n_tx], max_rank,
+                         index.tolist(), out)
         return out
+
+    def _search(self, book: TypeICodebook, h: torch.Tensor, max_rank: int, rows: list[int],
+                out: list[Prediction | None]) -> None:
+        """Exhaustive search on h [b, n_sb, n_rx, n_tx]; writes out[rows[j]]."""
+        search = select_csi(book, h)  # every rank the antennas allow
+        allowed = search.se_per_rank.clone()  # [b, book.max_rank], -inf where impossible
+        allowed[:, max_rank:] = float("-inf")
+        ranks = allowed.argmax(-1) + 1  # first maximum: ties go to the lower rank
+        flat = search.pmi_per_rank.gather(1, (ranks - 1)[:, None])[:, 0]  # [b]
+        parts = torch.zeros(len(rows), 4, dtype=torch.int64)
+        for r in sorted(set(ranks.tolist())):
+            hit = ranks == r
+            parts[hit] = book.indices(r)[flat[hit]]
+        conf = torch.softmax(allowed / self._temperature, dim=-1).gather(
+            1, (ranks - 1)[:, None])[:, 0].nan_to_num(0.0)
+        capped = (search.ri > ranks).tolist()
+        for j, (rank, comps, c) in enumerate(zip(ranks.tolist(), parts.tolist(), conf.tolist(),
+                                                 strict=True)):
+            out[rows[j]] = Prediction(rank, _pmi(book, rank, comps), None,
+                                      Confidence(c, c, 0.0), rank_capped=capped[j])
 
 
 class ModelPredictor:
