@@ -1,7 +1,8 @@
 """What every drop of UE channels offers: snapshots per report instant and a clock.
 
 A snapshot holds noise-whitened channels (noise variance 1 per UE antenna, so |H|^2 is an
-SNR) per subband, sampled at each subband's centre subcarrier, gNB ports in 3GPP order.
+SNR) per subband, sampled at each subband's centre frequency (never full OFDM grids),
+gNB ports in 3GPP order.
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ class ChannelDrop(abc.ABC):
             snr_db=10.0 * torch.log10(true.snr_lin.float()),
             pathloss_db=true.pathloss_db.float(), position_m=true.position_m.float(),
             speed_mps=self.speed_mps.clone(), los=true.los.clone())
+
+    def __iter__(self) -> Iterator[ChannelSnapshot]:
+        return self.reports()
 
     def reports(self, count: int | None = None) -> Iterator[ChannelSnapshot]:
         """Snapshots every ``cfg.report_period_s``, starting now (``count`` None: forever)."""

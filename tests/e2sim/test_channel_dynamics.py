@@ -81,3 +81,18 @@ def test_crossing_anchors_and_redrawing_rays_causes_no_jump() -> None:
     assert drop.segments_drawn >= 2
     worst = min(_correlation(a, b) for a, b in itertools.pairwise(snaps))
     assert worst > 0.9
+
+
+def test_fast_ues_turn_back_at_the_sector_edge_and_stay_in_the_cell() -> None:
+    cfg = ChannelConfig(scenario="umi", n_ue=4, speed_kmh=(120.0, 120.0), anchor_spacing_m=5.0,
+                        report_period_s=1.0, seed=4)
+    radii = torch.stack([s.position_m[:, :2].norm(dim=1) for s in make_drop(cfg).reports(12)])
+    # 12 s at 33 m/s is 400 m, more than the 115 m cell radius: the tracks must fold back.
+    assert float(radii.max()) <= 200.0 / math.sqrt(3.0) + 1e-3
+    assert float(radii.min()) >= 10.0 - 1e-3
+
+
+def test_iterating_a_drop_yields_reports_one_period_apart() -> None:
+    drop = make_drop(ChannelConfig(scenario="cdl-a", n_ue=2, report_period_s=0.04))
+    times = [snap.time_s for snap, _ in zip(drop, range(3), strict=False)]
+    assert times == pytest.approx([0.0, 0.04, 0.08])
