@@ -16,7 +16,7 @@ Everything is vectorised over UEs and deterministic from ``CellConfig.seed``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -30,9 +30,16 @@ from e2sim.cell.scheduler import (
     ue_kpm,
 )
 from e2sim.cell.scoring import RecommendationBook, Scoreboard, StepScores
-from e2sim.cell.ue_csi import UeCsi, measure, noise_per_re_dbm, to_reports
+from e2sim.cell.ue_csi import UeCsi, from_measurements, noise_per_re_dbm, to_reports
 from e2sim.channel import ChannelSnapshot, make_drop
-from e2sim.csi import DftBeamGrid, TypeICodebook, beam_rsrp_db, select_csi, subband_se_of
+from e2sim.csi import (
+    CsiSelection,
+    DftBeamGrid,
+    TypeICodebook,
+    beam_rsrp_db,
+    select_csi,
+    subband_se_of,
+)
 from xapp.e2.csi_types import (
     AntennaConfig,
     CsiRanFunctionDefinition,
@@ -119,13 +126,21 @@ class Cell:
             self.time_ms = float(self._steps * self.cfg.report_period_ms)
         self._steps += 1
         snap = self._drop.snapshot()
-        scores, applied_rank, applied_sb_se = self._score(snap)
-        csi = measure(snap.h_ue_est, self.codebook, self.grid, self.cfg.top_k_beams,
-                      self.cfg.cqi_table, self._noise_dbm)
-        if applied_rank is None:  # first report: the gNB schedules with what was reported
-            applied_rank = csi.ri
-            applied_sb_se = subband_se_of(self.codebook, snap.h_true, csi.ri, csi.pmi)
-        assert applied_sb_se is not None
+        scoring = self.cfg.scoring and self._last is not None
+        # One search over the UE estimates and (when scoring) the true channels together:
+        # half the per-call overhead of two searches.
+        both = torch.stack([snap.h_ue_est, snap.h_true]) if scoring else snap.h_ue_est[None]
+        sel = select_csi(self.codebook, both)
+        rsrp = beam_rsrp_db(both, self.grid)
+        csi = from_measurements(_take(sel, 0), rsrp[0], self.cfg.top_k_beams,
+                                self.cfg.cqi_table, self._noise_dbm, n_rx=both.shape[-2])
+        scores = None
+        if scoring:
+            scores, applied_rank, applied_sb_se = self._score(snap, _take(sel, 1), rsrp[1])
+        else:  # the gNB serves what was last reported (this report at the first step)
+            legacy = self._last or csi
+            applied_rank = legacy.ri
+            applied_sb_se = subband_se_of(self.codebook, snap.h_true, legacy.ri, legacy.pmi)
         period_s = self.cfg.report_period_ms / 1e3
         alloc = self._scheduler.schedule(applied_sb_se, self.cfg.slots_per_report)
         per_ue = ue_kpm(alloc, period_s, applied_rank, self.max_layers, csi.beam_rsrp_dbm[:, 0],
@@ -141,22 +156,18 @@ class Cell:
             cell_kpm_binned={WB_CQI_DIST: {k: float(v) for k, v in hist.items()}},
             definition=self.definition, scores=scores, snapshot=snap)
 
-    def _score(self, snap: ChannelSnapshot) -> tuple[StepScores | None, torch.Tensor | None,
-                                                     torch.Tensor | None]:
-        """Score the applied choices at this instant; also return the applied ranks and
+    def _score(self, snap: ChannelSnapshot, oracle: CsiSelection, rsrp: torch.Tensor
+               ) -> tuple[StepScores, torch.Tensor, torch.Tensor]:
+        """Score the applied choices at this instant given the oracle search on the true
+        channel and the true beam RSRPs [n_ue, n_beams]; also return the applied ranks and
         their per-subband SE on the true channel (for the scheduler)."""
         last = self._last
-        if last is None:
-            return None, None, None
-        if not self.cfg.scoring:
-            return None, last.ri, subband_se_of(self.codebook, snap.h_true, last.ri, last.pmi)
+        assert last is not None
         chosen = self.book.choices_at(self.time_ms, last.ri, last.pmi, last.best_beam)
         h = snap.h_true
-        oracle = select_csi(self.codebook, h)
         sb_legacy = subband_se_of(self.codebook, h, last.ri, last.pmi)
         sb_xapp = subband_se_of(self.codebook, h, chosen.rank, chosen.pmi) \
             if bool(chosen.from_recommendation.any()) else sb_legacy
-        rsrp = beam_rsrp_db(h, self.grid)
         best_rsrp, best_beam = rsrp.max(-1)
 
         def loss(beam: torch.Tensor) -> torch.Tensor:
@@ -222,3 +233,8 @@ class Cell:
     def legacy_csi(self) -> UeCsi | None:
         """The UEs' latest reports as tensors (None before the first step)."""
         return self._last
+
+
+def _take(sel: CsiSelection, index: int) -> CsiSelection:
+    """The part ``index`` of a search over stacked channel sets (leading dim)."""
+    return CsiSelection(**{f.name: getattr(sel, f.name)[index] for f in fields(sel)})

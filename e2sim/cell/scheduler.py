@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from xapp.e2.kpm_types import MeasurementLabel
@@ -84,23 +85,26 @@ class ProportionalFairScheduler:
 
     def schedule(self, subband_se: torch.Tensor, n_slots: int) -> Allocation:
         """Allocate ``n_slots`` slots given ``subband_se`` [n_ue, n_sb] (bit/s/Hz)."""
-        rate = subband_se.double().clamp_min(0.0) * self.prbs * self._bits_per_prb  # bits/slot
+        # numpy: the per-slot loop runs on arrays of a few hundred entries, where torch's
+        # per-call overhead would dominate.
+        prbs = self.prbs.numpy()
+        rate = subband_se.double().clamp_min(0.0).numpy() * prbs * self._bits_per_prb
+        n_ue, n_sb = rate.shape
         if self.avg_bits is None:
-            self.avg_bits = rate.sum(1).clamp_min(1.0) / max(1, rate.shape[1])
-        avg = self.avg_bits
-        served_total = torch.zeros(self.n_ue, dtype=torch.float64)
-        prb_total = torch.zeros(self.n_ue, dtype=torch.float64)
-        cols = torch.arange(rate.shape[1])
+            self.avg_bits = torch.from_numpy(np.maximum(rate.sum(1) / max(1, n_sb), 1.0))
+        avg = self.avg_bits.numpy().copy()
+        served_total = np.zeros(n_ue)
+        prb_total = np.zeros(n_ue)
+        cols = np.arange(n_sb)
         for _ in range(n_slots):
-            winner = (rate / avg[:, None].clamp_min(1e-9)).argmax(0)  # [n_sb]
-            won = torch.zeros_like(rate)
-            won[winner, cols] = 1.0
-            served = (won * rate).sum(1)
-            prb_total += won @ self.prbs
+            winner = (rate / np.maximum(avg, 1e-9)[:, None]).argmax(0)  # [n_sb]
+            served = np.bincount(winner, weights=rate[winner, cols], minlength=n_ue)
+            prb_total += np.bincount(winner, weights=prbs, minlength=n_ue)
             served_total += served
             avg = (1.0 - self.alpha) * avg + self.alpha * served
-        self.avg_bits = avg
-        return Allocation(prb_per_slot=prb_total / n_slots, bits=served_total,
+        self.avg_bits = torch.from_numpy(avg)
+        return Allocation(prb_per_slot=torch.from_numpy(prb_total / n_slots),
+                          bits=torch.from_numpy(served_total),
                           prb_total=float(prb_total.sum()))
 
 

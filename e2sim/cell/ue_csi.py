@@ -21,7 +21,14 @@ import numpy as np
 import torch
 
 from e2sim.channel import ChannelConfig
-from e2sim.csi import DftBeamGrid, TypeICodebook, cqi_report, select_beams, select_csi
+from e2sim.csi import (
+    CsiSelection,
+    DftBeamGrid,
+    TypeICodebook,
+    beam_rsrp_db,
+    cqi_report,
+    select_csi,
+)
 from xapp.e2.csi_types import BeamRsrp, ChannelEstimate, CsiReport, Pmi, UciCsi
 
 
@@ -64,15 +71,21 @@ class UeCsi:
 def measure(h_ue_est: torch.Tensor, codebook: TypeICodebook, grid: DftBeamGrid, top_k: int,
             cqi_table: int, noise_dbm: float) -> UeCsi:
     """The UE-side CSI of ``h_ue_est`` [n_ue, n_sb, n_rx, n_tx] (whitened CSI-RS estimates)."""
-    sel = select_csi(codebook, h_ue_est)
+    return from_measurements(select_csi(codebook, h_ue_est), beam_rsrp_db(h_ue_est, grid),
+                             top_k, cqi_table, noise_dbm, n_rx=h_ue_est.shape[-2])
+
+
+def from_measurements(sel: CsiSelection, rsrp_db: torch.Tensor, top_k: int, cqi_table: int,
+                      noise_dbm: float, n_rx: int) -> UeCsi:
+    """The report of an RI/PMI search ``sel`` (batch [n_ue]) and beam RSRPs ``rsrp_db``
+    [n_ue, n_beams] (whitened, dB) that the caller computed, e.g. batched with other
+    channels."""
     cqi = cqi_report(sel.subband_se, sel.ri, table=cqi_table)
-    beams = select_beams(h_ue_est, grid, k=top_k)
-    n_rx = h_ue_est.shape[-2]
+    top_rsrp, top = rsrp_db.topk(top_k, dim=-1)
     return UeCsi(
         ri=sel.ri, pmi=sel.pmi, i11=sel.i11, i12=sel.i12, i13=sel.i13, i2=sel.i2,
-        cqi_wb=cqi.wideband, cqi_sb=cqi.subband, beam_top=beams.top_k,
-        beam_rsrp_dbm=beams.top_k_rsrp_db + noise_dbm,
-        sinr_db=beams.top_k_rsrp_db[:, 0] - 10.0 * math.log10(n_rx))
+        cqi_wb=cqi.wideband, cqi_sb=cqi.subband, beam_top=top,
+        beam_rsrp_dbm=top_rsrp + noise_dbm, sinr_db=top_rsrp[:, 0] - 10.0 * math.log10(n_rx))
 
 
 def to_reports(csi: UeCsi, ue_ids: list[int], report_slot: int, n_tx: int,
