@@ -54,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-port", type=int, default=0,
                         help="mini-RIC submgr REST port (0: any free port)")
     parser.add_argument("--out", type=Path, help="write the scoreboard as JSON here")
+    parser.add_argument("--xapp-routes", type=Path,
+                        help="also write the xApp's route table here (for RMR_SEED_RT)")
 
 
 def spec_of(args: argparse.Namespace) -> SimSpec:
@@ -109,6 +111,8 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         console.print("E2 nodes      " + ", ".join(n.meid for n in runner.nodes))
         console.print("xApp route table (RMR_SEED_RT) for recommendations:")
         console.print(runner.xapp_routes(), markup=False, highlight=False, end="")
+        if args.xapp_routes is not None:
+            args.xapp_routes.write_text(runner.xapp_routes())
         wall_start = time.monotonic()
         with Live(console=console, refresh_per_second=4, transient=False) as live:
             def show(r: NodeRunner) -> None:

@@ -168,6 +168,9 @@ class E2NodeAgent:
             except MalformedInput as exc:
                 self.bad_messages += 1
                 log.warning("%s: bad message mtype %d: %s", self.meid, msg.mtype, exc)
+            except Exception:  # a bug or a peer's surprise: count it, keep serving E2
+                self.bad_messages += 1
+                log.exception("%s: message mtype %d failed", self.meid, msg.mtype)
 
     async def _handle(self, msg: RmrMessage) -> None:
         if msg.mtype == MessageType.RIC_SUB_REQ:
