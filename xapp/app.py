@@ -2,8 +2,9 @@
 
 ``LinkFmApp`` owns the loop of ARCHITECTURE.md: it reads the RMR transport (indications,
 A1 policy requests, recommendation acks), feeds the windows, lets the micro-batcher run the
-predictor in a worker thread, applies the decision policy, publishes one batch per E2 node
-per cycle, and tells the gRPC log and every :data:`DecisionSink` what it decided.
+predictor (inline by default, see ``RuntimeOptions.predict_in_thread``), applies the
+decision policy, publishes one batch per E2 node per cycle, and tells the gRPC log and
+every :data:`DecisionSink` what it decided.
 
 Telemetry, metrics and the HTTP server live elsewhere and plug in here: append a callable
 to :attr:`LinkFmApp.sinks` (it gets each :class:`DecisionEvent`; it must not block), read
@@ -53,6 +54,11 @@ class RuntimeOptions:
         inactivity_s: a UE without reports for this long departs.
         expire_interval_s: how often departures are checked.
         a1_query: send A1_POLICY_QUERY at start.
+        predict_in_thread: run the predictor in a worker thread instead of on the event
+            loop. Off by default: torch releases the GIL around every small op, and each
+            re-acquisition can wait a whole switch interval behind the decoding loop, which
+            made a 10 ms classical search take 50 ms (measured, 64 UEs, 2 loaded cores);
+            inline, ingest simply pauses for the few ms the batch takes.
         default_policy: the policy in force while no A1 instance exists (the controls').
     """
 
@@ -62,6 +68,7 @@ class RuntimeOptions:
     inactivity_s: float = 5.0
     expire_interval_s: float = 1.0
     a1_query: bool = True
+    predict_in_thread: bool = False
     default_policy: a1.LinkPolicy = field(default_factory=a1.LinkPolicy)
 
 
@@ -262,8 +269,11 @@ class LinkFmApp:
         started = time.monotonic()
         predictions: list[Prediction | None]
         try:
-            predictions = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self.predictor.predict, request)
+            if self.options.predict_in_thread:
+                predictions = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self.predictor.predict, request)
+            else:
+                predictions = self.predictor.predict(request)
         except Exception:
             log.exception("predictor failed on %d UEs: falling back", len(keys))
             self.counters.predict_failed += 1

@@ -6,8 +6,9 @@ predictor (the checkpoint in ``controls.model_checkpoint`` when it loads, else t
 classical policy, said in the log); the E2 nodes (``controls.e2_nodes``, or those e2mgr
 lists as connected, re-read every 30 s, this replica's shard only); telemetry to InfluxDB
 (every decision, every cycle, health every 10 s); the HTTP server (health, config, metrics,
-dashboard, the submgr callback) and the gRPC service; then the subscriptions. Controls reloaded from the file change the default policy, the batch
-deadline and size, and the recommendation validity.
+dashboard, the submgr callback) and the gRPC service; then the subscriptions. Controls
+reloaded from the file change the default policy, the batch deadline and size, and the
+recommendation validity.
 """
 
 from __future__ import annotations

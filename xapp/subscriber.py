@@ -166,7 +166,12 @@ class Subscriber:
         """The node/RAN function/period of an active sub_id (None: not ours, or stale)."""
         want = self._by_sub_id.get(sub_id)
         if want is None:
-            return None
+            # The node may report before the supervisor has woken up to the notification:
+            # the book already knows the sub_id then.
+            entry = self.book.by_sub_id(sub_id)
+            want = next((w for w in self.wants if entry is not None and w.entry is entry), None)
+            if want is None:
+                return None
         return IndicationSource(want.meid, want.ran_function_id, float(want.period_ms))
 
     def seen(self, sub_id: int) -> None:

@@ -38,6 +38,7 @@ MEID = "gnb_001_001_00000001"
 N_UES = 4
 CSI_PERIOD_MS = 20
 KPM_PERIOD_MS = 100
+PREDICT_IN_THREAD = False
 KPM_NAMES = ("DRB.UEThpDl", "L1M.SS-RSRP")
 CELL = csi.example_indication(n_ues=1).header.cell
 
@@ -211,7 +212,8 @@ async def world(predictor: Predictor | None = None, kpm_period_ms: int = KPM_PER
             confirm_timeout_s=3.0, backoff=Backoff(initial_s=0.05, cap_s=0.2))
         subscriber = Subscriber(SubmgrClient(ric.submgr_url, session), options)
         app = LinkFmApp(xapp_rmr, subscriber, predictor or ClassicalPredictor(),
-                        RuntimeOptions(deadline_s=0.005, max_batch=64))
+                        RuntimeOptions(deadline_s=0.005, max_batch=64,
+                                       predict_in_thread=PREDICT_IN_THREAD))
         holder.append(app)
         try:
             yield World(ric, node, driver, consumer, mediator, app)
