@@ -189,7 +189,8 @@ async def test_kpm_format1_reports_the_cell_per_granularity_period(loop: Loop) -
         bins = {label: v for (n, label), v in row.items() if n == WB_CQI_DIST}
         assert bins and all(label.dist_bin_x is not None for label in bins)
         assert all(isinstance(v, int) for v in bins.values())  # counts
-        assert sum(v for v in bins.values() if isinstance(v, int)) == 2 * SPEC.ues  # every UE reports once per step
+        # every UE reports once per step, two steps per granularity period
+        assert sum(v for v in bins.values() if isinstance(v, int)) == 2 * SPEC.ues
     header = kpm.decode_indication_header(indication.header)
     assert header.sender_name == "linkfm-e2sim"
 
