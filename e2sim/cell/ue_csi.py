@@ -81,7 +81,9 @@ def from_measurements(sel: CsiSelection, rsrp_db: torch.Tensor, top_k: int, cqi_
     [n_ue, n_beams] (whitened, dB) that the caller computed, e.g. batched with other
     channels."""
     cqi = cqi_report(sel.subband_se, sel.ri, table=cqi_table)
-    top_rsrp, top = rsrp_db.topk(top_k, dim=-1)
+    # A stable sort: equal beams (e.g. a 2-port grid, where every beam is the same) are
+    # reported lowest index first, as argmax picks the oracle's.
+    top_rsrp, top = (x[..., :top_k] for x in rsrp_db.sort(dim=-1, descending=True, stable=True))
     return UeCsi(
         ri=sel.ri, pmi=sel.pmi, i11=sel.i11, i12=sel.i12, i13=sel.i13, i2=sel.i2,
         cqi_wb=cqi.wideband, cqi_sb=cqi.subband, beam_top=top,

@@ -178,3 +178,13 @@ def test_the_config_rules_over_the_channel_copy_of_ues_period_and_seed() -> None
                      seed=8)
     ch = cfg.channel_config
     assert (ch.n_ue, ch.report_period_s, ch.seed) == (3, 0.02, 8)
+
+
+def test_equal_beams_are_reported_lowest_index_first_like_the_oracle() -> None:
+    channel = ChannelConfig(scenario="tdl-a", n_tx=2, n_prb=12)
+    cell = Cell(CellConfig(channel=channel, n_ues=3, beam_grid_size=16))
+    cell.step()
+    scores = cell.step().scores  # on one element per polarisation every DFT beam is the same
+    assert scores is not None
+    assert scores.oracle_beam.tolist() == [0, 0, 0]
+    assert float(scores.beam_loss_legacy_db.abs().max()) == 0.0
