@@ -32,16 +32,32 @@ from e2sim.miniric.ric import MiniRic
 from e2sim.node.runner import NodeRunner, SimSpec
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cells", type=int, default=2, help="E2 nodes (one cell each)")
-    parser.add_argument("--ues", type=int, default=16, help="UEs per cell")
+    parser.add_argument("--cells", type=_positive_int, default=2,
+                        help="E2 nodes (one cell each)")
+    parser.add_argument("--ues", type=_positive_int, default=16, help="UEs per cell")
     parser.add_argument("--scenario", default="umi", choices=SCENARIOS,
                         help="channel model (system-level umi/uma, link-level CDL/TDL)")
-    parser.add_argument("--speed", type=float, default=60.0, help="UE speed [km/h]")
-    parser.add_argument("--period-ms", type=int, default=10,
+    parser.add_argument("--speed", type=_positive_float, default=60.0,
+                        help="UE speed [km/h]")
+    parser.add_argument("--period-ms", type=_positive_int, default=10,
                         help="CSI report period = simulation step [ms]")
-    parser.add_argument("--duration", type=float, default=10.0,
-                        help="simulated time to run [s]")
+    parser.add_argument("--duration", type=_positive_float, default=10.0,
+                        help="simulated time to run [s] ('inf': until Ctrl-C)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same reports")
     parser.add_argument("--realtime", choices=("on", "off"), default="on",
                         help="pace simulated time by the wall clock, or run as fast as "
@@ -122,6 +138,7 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                 await runner.run(args.duration, on_tick=show)
             except asyncio.CancelledError:  # Ctrl-C: still report what was scored
                 console.print("[yellow]interrupted[/]")
+        console.print()
         return {"spec": {"cells": spec.cells, "ues": spec.ues, "scenario": spec.scenario,
                          "speed_kmh": spec.speed_kmh, "period_ms": spec.period_ms,
                          "seed": spec.seed, "realtime": args.realtime == "on",

@@ -15,6 +15,8 @@ threads per step were measured 10-30x slower on a loaded machine).
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -145,9 +147,10 @@ class NodeRunner:
 
     async def run(self, duration_s: float,
                   on_tick: Callable[[NodeRunner], object] | None = None) -> None:
-        """Tick until ``duration_s`` of simulated time has passed."""
-        steps = max(1, round(duration_s * 1e3 / self.period_ms))
-        for _ in range(steps):
+        """Tick until ``duration_s`` of simulated time has passed (``inf``: until cancelled)."""
+        steps = (itertools.count() if math.isinf(duration_s)
+                 else range(max(1, round(duration_s * 1e3 / self.period_ms))))
+        for _ in steps:
             await self.tick()
             if on_tick is not None:
                 on_tick(self)
