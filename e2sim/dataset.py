@@ -28,7 +28,8 @@ Shard format: one safetensors file per shard, N samples, every tensor's first di
   [N, n_sb, n_rx, n_tx] complex64, the true whitened channel at t + h at the shard's own
   size, so that ANY prediction can be scored exactly offline with `e2sim.csi.se_of`.
 - ``legacy.<name>``: the last report: ``ri pmi i11 i12 i13 i2 beam cqi`` [N].
-- ``meta.<name>``: ``ue_id``, ``time_ms`` (window end), ``speed_kmh``, ``snr_db``, ``los``.
+- ``meta.<name>``: ``ue_id``, ``family_id`` (index in `FAMILIES`, see `FAMILY_ID`),
+  ``seed`` (of the shard), ``time_ms`` (window end), ``speed_kmh``, ``snr_db``, ``los``.
 - header metadata ``"shard"``: JSON with the family, scenario, seed, antennas, period,
   horizons, window, stride and the registry version.
 """
@@ -85,6 +86,7 @@ FAMILIES = (
     Family("umi-8port", "umi", (3.0, 60.0), n_tx=8, panel=(2, 2), n_rx=4, held_out=True),
 )
 FAMILY_BY_NAME = {f.name: f for f in FAMILIES}
+FAMILY_ID = {f.name: i for i, f in enumerate(FAMILIES)}  # meta.family_id of a sample
 DEFAULT_TRAINING_MIX = tuple(f.name for f in FAMILIES if not f.held_out)
 HELD_OUT = tuple(f.name for f in FAMILIES if f.held_out)
 LABELS = ("ri", "pmi", "i11", "i12", "i13", "i2", "beam", "cqi")
@@ -169,6 +171,8 @@ def _simulate(spec: ShardSpec, registry: FeatureRegistry) -> tuple[Cell, torch.T
                            "i12": legacy.i12, "i13": legacy.i13, "i2": legacy.i2,
                            "beam": legacy.best_beam, "cqi": legacy.cqi_wb})
         got.meta.append({"ue_id": torch.tensor(cell.ue_ids),
+                         "family_id": torch.full((spec.n_ues,), FAMILY_ID[spec.family]),
+                         "seed": torch.full((spec.n_ues,), spec.seed),
                          "time_ms": torch.full((spec.n_ues,), step.time_ms),
                          "speed_kmh": snap.speed_mps * 3.6, "snr_db": snap.snr_db,
                          "los": snap.los})

@@ -31,6 +31,7 @@ from e2sim.dataset import (
     DEFAULT_TRAINING_MIX,
     FAMILIES,
     FAMILY_BY_NAME,
+    FAMILY_ID,
     FORMAT,
     HELD_OUT,
     LABELS,
@@ -210,6 +211,7 @@ def main(args: argparse.Namespace) -> int:
         "families": {f.name: {"scenario": f.scenario, "speed_kmh": list(f.speed_kmh),
                               "n_tx": f.n_tx, "n_rx": f.n_rx, "held_out": f.held_out}
                      for f in FAMILIES},
+        "family_ids": dict(FAMILY_ID),
         "default_training_mix": list(DEFAULT_TRAINING_MIX),
         "held_out": list(HELD_OUT),
         "families_in_this_dataset": chosen,

@@ -14,6 +14,7 @@ from e2sim.csi import DftBeamGrid, TypeICodebook
 from e2sim.dataset import (
     DEFAULT_TRAINING_MIX,
     FAMILY_BY_NAME,
+    FAMILY_ID,
     HELD_OUT,
     ShardSpec,
     load_shard,
@@ -53,6 +54,8 @@ def test_a_shard_loads_back_as_written(shard: tuple[Path, dict[str, torch.Tensor
     assert loaded_meta == json.loads(json.dumps(meta))
     # windows from report 8 every 2 reports: reports 8, 10, 12 -> 3 emissions x 3 UEs
     assert {int(v.shape[0]) for v in loaded.values()} == {9}
+    assert set(loaded["meta.family_id"].tolist()) == {FAMILY_ID["cdl-c"]}
+    assert set(loaded["meta.seed"].tolist()) == {SPEC.seed}
 
 
 def test_every_sample_ends_with_the_report_the_label_persists(
