@@ -263,7 +263,7 @@ class LinkFmApp:
         keys = [k for k in batch.keys if k in self.store and k in self.ingest.meta]
         if not keys:
             return
-        request = PredictionRequest(self.store.windows(keys),
+        request = PredictionRequest(self.store.windows(keys, self.predictor.features),
                                     [self.store.context(k) for k in keys],
                                     [self.decision.rank_cap()] * len(keys))
         started = time.monotonic()

@@ -208,7 +208,7 @@ async def world(predictor: Predictor | None = None, kpm_period_ms: int = KPM_PER
             nodes=(MEID,), endpoint=ClientEndpoint(host="127.0.0.1", http_port=http_port,
                                                    rmr_port=xapp_rmr.port),
             kpm_period_ms=kpm_period_ms, kpm_measurements=KPM_NAMES,
-            csi_period_ms=CSI_PERIOD_MS, silence_periods=silence_periods, min_silence_s=0.3,
+            csi_period_ms=CSI_PERIOD_MS, silence_periods=silence_periods, min_silence_s=1.0,
             confirm_timeout_s=3.0, backoff=Backoff(initial_s=0.05, cap_s=0.2))
         subscriber = Subscriber(SubmgrClient(ric.submgr_url, session), options)
         app = LinkFmApp(xapp_rmr, subscriber, predictor or ClassicalPredictor(),

@@ -92,6 +92,11 @@ class Predictor(Protocol):
         """Slots per window it reads."""
         ...
 
+    @property
+    def features(self) -> tuple[str, ...] | None:
+        """The per-slot features it reads (None: all of the registry's)."""
+        ...
+
     def predict(self, request: PredictionRequest) -> list[Prediction | None]:
         """One prediction per window; None where the inputs do not allow one."""
         ...
@@ -121,6 +126,7 @@ class ClassicalPredictor:
     """
 
     version = CLASSICAL_VERSION
+    features: tuple[str, ...] | None = ("csi.h_est",)
 
     def __init__(self, registry: FeatureRegistry | None = None, n_slots: int = 4,
                  temperature_bits: float = 0.25, threads: int = 1) -> None:
@@ -209,6 +215,10 @@ class ModelPredictor:
     @property
     def version(self) -> str:
         return self._version
+
+    @property
+    def features(self) -> tuple[str, ...] | None:
+        return None
 
     @property
     def registry(self) -> FeatureRegistry:

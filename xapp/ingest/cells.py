@@ -79,19 +79,35 @@ class CellContexts:
     nodes: dict[str, NodeAntennas] = field(default_factory=dict)
     default: NodeAntennas = field(default_factory=NodeAntennas)
     horizon_ms: float = 10.0
+    _cache: dict[tuple[str, tuple[int, ...] | None, float, float], CellContext] = field(
+        default_factory=dict, init=False, repr=False)
 
     def antennas(self, meid: str) -> NodeAntennas:
         return self.nodes.get(meid, self.default)
 
     def context(self, meid: str, report: CsiReport, period_ms: float) -> CellContext:
         """The context of one UE report (channel-estimate shape wins over configuration)."""
-        antennas = self.antennas(meid)
+        shape: tuple[int, ...] | None = None
         if report.channel_estimate is not None:
-            n_sb, n_rx, n_tx = report.channel_estimate.shape
-            antennas = replace(antennas, n_subbands=n_sb, n_rx=n_rx, n_tx=n_tx)
+            shape = report.channel_estimate.shape
         elif report.csi is not None and report.csi.subband_cqi:
-            antennas = replace(antennas, n_subbands=len(report.csi.subband_cqi))
+            shape = (len(report.csi.subband_cqi),)
+        # UEs of a cell share their context: build each distinct one once.
+        key = (meid, shape, float(period_ms), self.horizon_ms)
+        context = self._cache.get(key)
+        if context is None:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            context = self._cache[key] = self._build(meid, shape, float(period_ms))
+        return context
+
+    def _build(self, meid: str, shape: tuple[int, ...] | None, period_ms: float) -> CellContext:
+        antennas = self.antennas(meid)
+        if shape is not None and len(shape) == 3:
+            antennas = replace(antennas, n_subbands=shape[0], n_rx=shape[1], n_tx=shape[2])
+        elif shape is not None:
+            antennas = replace(antennas, n_subbands=shape[0])
         return CellContext(
             n_tx=antennas.n_tx, n_rx=antennas.n_rx, n_subbands=antennas.n_subbands,
             n_beams=antennas.n_beams, codebook=codebook_for(antennas.n_tx, antennas),
-            report_period_ms=float(period_ms), horizon_ms=self.horizon_ms)
+            report_period_ms=period_ms, horizon_ms=self.horizon_ms)

@@ -200,14 +200,26 @@ class UeWindowStore:
     def context(self, key: UeKey) -> CellContext:
         return self._windows[key].context
 
-    def windows(self, keys: Iterable[UeKey]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    def windows(self, keys: Iterable[UeKey], names: Iterable[str] | None = None,
+                ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """The windows of ``keys`` as a batch: name -> (values [B, T, ...], mask), oldest
-        slot first; context features as [B] tensors. Ready for :func:`model.tokenize`."""
+        slot first; context features as [B] tensors. Ready for :func:`model.tokenize`.
+
+        ``names`` limits the per-slot features gathered (a predictor that reads only the
+        channel estimate need not pay for the rest); context features always come.
+        """
         chosen = [self._windows[k] for k in keys]
+        wanted = None if names is None else set(names)
         out: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        # Ring slot of (item b, window position t): oldest first, one gather per feature.
+        heads = np.array([w.head for w in chosen], dtype=np.int64)
+        order = (heads[:, None] + np.arange(self.n_slots)[None, :]) % self.n_slots  # [B, T]
+        items = np.arange(len(chosen))[:, None]
         for name in (f.name for f in self._slot_features):
-            values = np.stack([self._ordered(w, w.values[name]) for w in chosen])
-            masks = np.stack([self._ordered(w, w.masks[name]) for w in chosen])
+            if wanted is not None and name not in wanted:
+                continue
+            values = np.stack([w.values[name] for w in chosen])[items, order]
+            masks = np.stack([w.masks[name] for w in chosen])[items, order]
             out[name] = (torch.from_numpy(values), torch.from_numpy(masks))
         for name in self._window_kpm:
             known = [name in w.latest_kpm for w in chosen]
@@ -229,10 +241,6 @@ class UeWindowStore:
             tensor = torch.tensor(column, dtype=dtype)
             out[name] = (tensor, torch.ones_like(tensor, dtype=torch.bool))
         return out
-
-    def _ordered(self, window: _Window, ring: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
-        """Ring contents oldest -> newest; never-written slots are at the start, masked."""
-        return np.roll(ring, -window.head, axis=0)
 
     def expire(self, now_s: float) -> list[UeKey]:
         """Remove UEs silent for ``inactivity_s``; returns who departed."""
