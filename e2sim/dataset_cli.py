@@ -83,6 +83,11 @@ def shard_seed(base: int, index: int) -> int:
 def shard_specs(args: argparse.Namespace) -> list[ShardSpec]:
     families = choose_families(args.families)
     horizons = tuple(int(h) for h in str(args.horizons).split(","))
+    if min(horizons) < 0 or args.period_ms < 1:
+        raise ValueError(f"horizons {horizons} must be >= 0 ms and the period >= 1 ms")
+    if not 1 <= args.window <= args.reports or args.stride < 1 or args.ues < 1:
+        raise ValueError(f"need 1 <= window ({args.window}) <= reports ({args.reports}), "
+                         "stride >= 1 and ues >= 1")
     return [ShardSpec(index=i, family=families[i % len(families)],
                       seed=shard_seed(args.seed, i), n_ues=args.ues, n_reports=args.reports,
                       report_period_ms=args.period_ms, horizons_ms=horizons,

@@ -4,7 +4,8 @@ The model (deliberately simple, every choice stated):
 - Traffic: full buffer; every UE always has data, so every PRB of every slot is used.
 - Resources: a subband (``subband_prb`` PRBs) is the unit of allocation; a slot
   (0.5 ms at 30 kHz) is the unit of time; a report period holds ``slots_per_report``
-  slots, over which the link state is held fixed (it changes at the next report).
+  slots. The period that ends at a report instant is scheduled with the link state of
+  that instant, held fixed over its slots (the channel is sampled once per report).
 - Achievable rate of UE u on subband k: ``SE_{u,k} * PRBs_k * 12 * SCS * (1 - OH)`` with
   ``SE_{u,k}`` the post-MMSE spectral efficiency of the (rank, PMI) the gNB APPLIES (the
   UE's report, or an active recommendation) evaluated on the TRUE channel: the link is

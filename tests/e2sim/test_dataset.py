@@ -146,3 +146,8 @@ def test_the_command_writes_shards_and_a_manifest_independent_of_workers(tmp_pat
     for entry in manifest["shards"]:
         one = (tmp_path / "one" / entry["file"]).read_bytes()
         assert one == (tmp_path / "two" / entry["file"]).read_bytes()
+
+
+def test_a_window_longer_than_the_run_is_refused(tmp_path: Path) -> None:
+    assert main(cli_args(tmp_path, "--reports", "4", "--window", "8")) == 2
+    assert not (tmp_path / "manifest.json").exists()
