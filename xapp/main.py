@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import aiohttp
+from aiohttp import web
 
 from xapp.app import LinkFmApp, RuntimeOptions
 from xapp.config import ConfigError, Controls, Settings, load_settings
@@ -34,7 +35,7 @@ from xapp.ingest.cells import CellContexts, NodeAntennas
 from xapp.policy.decision import DecisionPolicy
 from xapp.rmr.backends import open_transport
 from xapp.subscriber import Subscriber, SubscriberOptions
-from xapp.subscription.api import ClientEndpoint
+from xapp.subscription.api import NOTIFICATION_PATH, ClientEndpoint
 from xapp.subscription.client import SubmgrClient
 
 log = logging.getLogger("linkfm.xapp")
@@ -169,12 +170,15 @@ async def _report_health(app: LinkFmApp, writer: Any, interval_s: float = 10.0) 
                 "active" if want.state == "active" else "pending", want.subscriptions)
 
 
-async def _http_server(app: LinkFmApp, settings: Settings, host: str,
+async def start_http_server(app: LinkFmApp, settings: Settings, host: str,
                        telemetry: Any) -> Any:
     """The HTTP server of ``xapp.http`` with this app's hooks (health, config, metrics,
-    dashboard, the submgr callback)."""
-    from xapp.http.server import HttpHooks, HttpServer
-    from xapp.metrics import ScrapeSources, XappMetrics
+    dashboard, the submgr callback); without that package, the callback alone."""
+    try:
+        from xapp.http.server import HttpHooks, HttpServer
+        from xapp.metrics import ScrapeSources, XappMetrics
+    except ImportError:  # a build without the HTTP package still has to subscribe
+        return await _callback_only_server(app, host, settings.http_port)
 
     metrics = XappMetrics(ScrapeSources(bad_inputs=lambda: app.bad.counts,
                                         rmr=lambda: app.transport.counters))
@@ -192,6 +196,29 @@ async def _http_server(app: LinkFmApp, settings: Settings, host: str,
     server = HttpServer(hooks, host, settings.http_port)
     await server.start()
     return server
+
+
+async def _callback_only_server(app: LinkFmApp, host: str, port: int) -> Any:
+    """``POST /ric/v1/subscriptions/response`` only, answering as the submgr expects."""
+    async def notification(request: web.Request) -> web.Response:
+        try:
+            await app.on_subscription_notification(await request.read())
+        except MalformedInput as exc:
+            return web.Response(status=400, text=exc.reason)
+        return web.Response()
+
+    http = web.Application()
+    http.router.add_post(NOTIFICATION_PATH, notification)
+    runner = web.AppRunner(http, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.warning("xapp.http is not installed: serving only the submgr callback on %d", port)
+
+    class Stoppable:
+        async def stop(self) -> None:
+            await runner.cleanup()
+
+    return Stoppable()
 
 
 def apply_controls(app: LinkFmApp, controls: Controls) -> None:
@@ -229,7 +256,7 @@ async def serve(settings: Settings, backend: str = "auto", http_host: str = "0.0
                     recommendations)
     telemetry = _telemetry(app, settings)
     health = None if telemetry is None else asyncio.create_task(_report_health(app, telemetry))
-    http = await _http_server(app, settings, http_host, telemetry)
+    http = await start_http_server(app, settings, http_host, telemetry)
     grpc_server = None
     if controls.grpc_port:
         grpc_server, port = await start_grpc_server(recommendations, port=controls.grpc_port)

@@ -10,14 +10,19 @@ import signal
 import sys
 from pathlib import Path
 
+import aiohttp
+import pytest
 from grpc import aio
 
 from schemas import linkfm_service_pb2 as spb
 from schemas import linkfm_service_pb2_grpc as sgrpc
 from tests.conftest import REPO_ROOT, free_port
 from tests.xapp.harness import MEID, world
+from xapp.config import Controls, settings_from
 from xapp.e2.recommendation import recommendation_from_proto
+from xapp.main import start_http_server
 from xapp.rmr.mtypes import MessageType
+from xapp.subscription.api import NOTIFICATION_PATH
 
 
 def write_config(path: Path, submgr_port: int, grpc_port: int) -> Path:
@@ -72,3 +77,24 @@ async def test_the_xapp_process_decides_and_unsubscribes_on_sigterm(tmp_path: Pa
         assert await w.app.subscriber.client.list() == []
         text = (tmp_path / "xapp.log").read_text()
         assert "classical policy" in text and "2 subscriptions deleted" in text
+
+
+async def test_without_the_http_package_the_submgr_callback_is_still_served(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "xapp.http.server", None)  # import now fails
+    port = free_port()
+    settings = settings_from(Controls(), {"HTTP_PORT": str(port)}, Path("config-file.json"))
+    async with world() as w:
+        server = await start_http_server(w.app, settings, "127.0.0.1", None)
+        try:
+            async with aiohttp.ClientSession() as session:
+                url = f"http://127.0.0.1:{port}{NOTIFICATION_PATH}"
+                body = {"SubscriptionId": "9", "SubscriptionInstances": [
+                    {"XappEventInstanceId": 1, "E2EventInstanceId": 4}]}
+                async with session.post(url, json=body) as ok:
+                    assert ok.status == 200
+                async with session.post(url, data=b"{not json") as bad:
+                    assert bad.status == 400
+        finally:
+            await server.stop()
+        assert w.app.subscriber.notifications == 1
