@@ -8,7 +8,10 @@ together, one report period per :meth:`NodeRunner.tick`:
   cannot keep up, the runner runs behind and reports its lag instead of skipping);
 - ``realtime=False``: ticks follow each other as fast as the cells compute.
 
-The cells step in worker threads, in parallel (torch runs one thread per step: more
+Each cell steps in a worker thread (so RMR traffic keeps flowing), one cell at a time:
+the channel code seeds Sionna through its process-wide ``sionna.phy.config.seed`` before
+each draw, so cells stepping concurrently would take each other's random draws and the
+same seed would no longer give the same reports. Torch runs one thread per step (more
 threads per step were measured 10-30x slower on a loaded machine).
 """
 
@@ -98,8 +101,8 @@ class NodeRunner:
         """Build the cells, open one RMR endpoint per node and run E2 setup for each."""
         torch.set_num_threads(1)
         start_unix = time.time()
-        cells = await asyncio.gather(*(asyncio.to_thread(Cell, cfg) for cfg in self.configs))
-        for index, cell in enumerate(cells, start=1):
+        for index, cfg in enumerate(self.configs, start=1):
+            cell = await asyncio.to_thread(Cell, cfg)
             transport = _transport(self.host)
             await transport.start()
             self._transports.append(transport)
@@ -141,9 +144,9 @@ class NodeRunner:
             if wait > 0:
                 await asyncio.sleep(wait)
             self.lag_ms = max(0.0, -wait * 1e3)
-        steps = await asyncio.gather(*(node.step() for node in self.nodes))
+        steps = [await node.step() for node in self.nodes]  # one at a time: see module doc
         self.ticks += 1
-        return list(steps)
+        return steps
 
     async def run(self, duration_s: float,
                   on_tick: Callable[[NodeRunner], object] | None = None) -> None:
