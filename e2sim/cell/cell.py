@@ -16,6 +16,7 @@ Everything is vectorised over UEs and deterministic from ``CellConfig.seed``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -48,6 +49,8 @@ from xapp.e2.csi_types import (
 )
 from xapp.e2.kpm_types import MeasurementLabel
 from xapp.e2.recommendation import Recommendation, Rejection, RejectReason
+
+PHASES = ("channel", "csi", "scoring", "kpm", "reports")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,10 @@ class Cell:
         self.book = RecommendationBook(cfg.n_ues)
         self.board = Scoreboard(cfg.n_ues)
         self._last: UeCsi | None = None
+        # Wall time spent per phase of `step` [s], summed over steps (for benchmarks and
+        # live summaries): channel (advance + snapshot), csi (RI/PMI/beam searches of the
+        # UE estimates and, when scoring, of the true channels), scoring, kpm, reports.
+        self.phase_s: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self._steps = 0
         self.time_ms = 0.0
 
@@ -121,19 +128,22 @@ class Cell:
 
     def step(self) -> CellStep:
         """Advance one report period (none before the first) and report (module docstring)."""
+        lap = _Laps(self.phase_s)
         if self._steps:
             self._drop.advance(self.cfg.report_period_ms / 1e3)
             self.time_ms = float(self._steps * self.cfg.report_period_ms)
         self._steps += 1
         snap = self._drop.snapshot()
+        lap("channel")
         scoring = self.cfg.scoring and self._last is not None
         # One search over the UE estimates and (when scoring) the true channels together:
-        # half the per-call overhead of two searches.
+        # one call's fixed overhead instead of two.
         both = torch.stack([snap.h_ue_est, snap.h_true]) if scoring else snap.h_ue_est[None]
         sel = select_csi(self.codebook, both)
         rsrp = beam_rsrp_db(both, self.grid)
         csi = from_measurements(_take(sel, 0), rsrp[0], self.cfg.top_k_beams,
                                 self.cfg.cqi_table, self._noise_dbm, n_rx=both.shape[-2])
+        lap("csi")
         scores = None
         if scoring:
             scores, applied_rank, applied_sb_se = self._score(snap, _take(sel, 1), rsrp[1])
@@ -141,6 +151,7 @@ class Cell:
             legacy = self._last or csi
             applied_rank = legacy.ri
             applied_sb_se = subband_se_of(self.codebook, snap.h_true, legacy.ri, legacy.pmi)
+        lap("scoring")
         period_s = self.cfg.report_period_ms / 1e3
         alloc = self._scheduler.schedule(applied_sb_se, self.cfg.slots_per_report)
         per_ue = ue_kpm(alloc, period_s, applied_rank, self.max_layers, csi.beam_rsrp_dbm[:, 0],
@@ -148,8 +159,10 @@ class Cell:
         cell = cell_kpm(alloc, period_s, self.cfg.channel.n_prb, applied_rank, self.max_layers)
         hist = cqi_rank_histogram(csi.cqi_wb, csi.ri, self.cfg.cqi_table)
         self._last = csi
+        lap("kpm")
         reports = to_reports(csi, self.ue_ids, self.report_slot, self.cfg.channel.n_tx,
                              snap.h_gnb_est if self.cfg.channel_estimate else None)
+        lap("reports")
         return CellStep(
             time_ms=self.time_ms, report_slot=self.report_slot, reports=reports,
             ue_kpm=dict(zip(self.ue_ids, per_ue, strict=True)), cell_kpm=cell,
@@ -233,6 +246,19 @@ class Cell:
     def legacy_csi(self) -> UeCsi | None:
         """The UEs' latest reports as tensors (None before the first step)."""
         return self._last
+
+
+class _Laps:
+    """Adds the wall time since the previous lap to ``totals[name]``."""
+
+    def __init__(self, totals: dict[str, float]) -> None:
+        self.totals = totals
+        self.last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.totals[name] += now - self.last
+        self.last = now
 
 
 def _take(sel: CsiSelection, index: int) -> CsiSelection:
