@@ -171,6 +171,9 @@ class E2Termination:
             except MalformedInput as exc:
                 self.bad_messages += 1
                 log.warning("bad message mtype %d from %s: %s", msg.mtype, msg.src, exc)
+            except Exception:  # one peer's surprise must not stop routing for everybody
+                self.bad_messages += 1
+                log.exception("message mtype %d from %s failed", msg.mtype, msg.src)
 
     async def _handle(self, msg: RmrMessage) -> None:
         if msg.mtype == MessageType.E2_SETUP_REQ:
