@@ -90,7 +90,9 @@ def _summary_line(runner: NodeRunner, wall_start: float, duration_s: float) -> s
     xapp = sum(float(b.se_xapp.sum()) for b in boards) / reports
     oracle = sum(float(b.se_oracle.sum()) for b in boards) / reports
     return (f"sim {sim_s:6.2f}/{duration_s:.0f} s  x{sim_s / max(wall, 1e-9):4.2f} real time"
-            f"  lag {runner.lag_ms:6.0f} ms  indications {sum(c.indications for c in counters)}"
+            f"  lag {runner.lag_ms:6.0f} ms"
+            f"  subscriptions {sum(len(n.agent.subscriptions) for n in runner.nodes)}"
+            f"  indications {sum(c.indications for c in counters)}"
             f"  recs ok {sum(c.accepted for c in counters)}"
             f" refused {sum(c.rejected for c in counters)}"
             f"  SE legacy {legacy:.2f} xApp {xapp:.2f} oracle {oracle:.2f} b/s/Hz")
