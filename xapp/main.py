@@ -75,7 +75,8 @@ def load_predictor(controls: Controls, classical: bool = False) -> Predictor:
             predictor = ModelPredictor(path)
             log.info("model %s loaded from %s", predictor.version, path)
             return predictor
-        except MalformedInput as exc:
+        except (MalformedInput, RuntimeError, OSError, ValueError) as exc:
+            # RuntimeError: torch refuses weights of the wrong shape even when not strict.
             log.error("checkpoint %s unusable (%s): using the classical policy", path, exc)
     else:
         log.warning("no model checkpoint%s: using the classical policy (exhaustive Type-I "

@@ -19,8 +19,9 @@ from schemas import linkfm_service_pb2_grpc as sgrpc
 from tests.conftest import REPO_ROOT, free_port
 from tests.xapp.harness import MEID, world
 from xapp.config import Controls, settings_from
+from xapp.decide.predictor import CLASSICAL_VERSION
 from xapp.e2.recommendation import recommendation_from_proto
-from xapp.main import start_http_server
+from xapp.main import load_predictor, start_http_server
 from xapp.rmr.mtypes import MessageType
 from xapp.subscription.api import NOTIFICATION_PATH
 
@@ -98,3 +99,17 @@ async def test_without_the_http_package_the_submgr_callback_is_still_served(
         finally:
             await server.stop()
         assert w.app.subscriber.notifications == 1
+
+
+def test_an_unusable_checkpoint_falls_back_to_the_classical_policy(tmp_path: Path) -> None:
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{}")
+    (broken / "weights.safetensors").write_bytes(b"")
+    predictor = load_predictor(Controls(model_checkpoint=str(broken)))
+    assert predictor.version == CLASSICAL_VERSION
+
+
+def test_the_classical_policy_can_be_forced(tmp_path: Path) -> None:
+    assert load_predictor(Controls(model_checkpoint=str(tmp_path)), classical=True).version \
+        == CLASSICAL_VERSION
