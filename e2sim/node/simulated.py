@@ -25,7 +25,7 @@ from e2sim.cell.scheduler import CELL_KPM_NAMES, UE_KPM_NAMES, WB_CQI_DIST
 from e2sim.node.agent import ActionPlan, E2NodeAgent, NodeSubscription
 from e2sim.node.csi_reports import csi_indications, ntp_of
 from e2sim.node.kpm_reports import KpmHistory, KpmSample, cell_report, kpm_header, ue_report
-from e2sim.node.service_models import CsiServiceModel, KpmServiceModel
+from e2sim.node.service_models import KPM_RAN_FUNCTION_ID, CsiServiceModel, KpmServiceModel
 from xapp.e2 import csi, kpm
 from xapp.e2 import recommendation as rec_codec
 from xapp.e2.csi_types import RAN_FUNCTION_ID as CSI_RAN_FUNCTION_ID
@@ -98,7 +98,7 @@ class SimulatedNode:
         self.agent = E2NodeAgent(
             transport, meid, GlobalGnbId(plmn=cgi.plmn_id, gnb_id=gnb_id),
             {CSI_RAN_FUNCTION_ID: CsiServiceModel(cell.definition),
-             2: KpmServiceModel(OFFERED_KPM, self.kpm_cell)},
+             KPM_RAN_FUNCTION_ID: KpmServiceModel(OFFERED_KPM, self.kpm_cell)},
             on_recommendation=self._on_recommendation)
         self._lock = asyncio.Lock()
         self._csi_sequence: dict[tuple[int, int], int] = {}
