@@ -161,7 +161,7 @@ class LinkFmApp:
         self.policies = a1.PolicyStore()
         self.decision = decision or DecisionPolicy()
         self.publisher = Publisher(transport, self.bad)
-        self.log = recommendation_log or RecommendationLog()
+        self.recommendations = recommendation_log or RecommendationLog()
         self.batcher: MicroBatcher[UeKey] = MicroBatcher(
             self._decide, self.options.deadline_s, self.options.max_batch)
         self.sinks: list[DecisionSink] = []
@@ -256,7 +256,7 @@ class LinkFmApp:
             else self.options.default_policy
         self.decision.policy = policy
         self.cells.horizon_ms = float(policy.horizon_ms)
-        self.log.horizon_ms = float(policy.horizon_ms)
+        self.recommendations.horizon_ms = float(policy.horizon_ms)
 
     # --- decisions -----------------------------------------------------------------------------
     async def _decide(self, batch: Batch[UeKey]) -> None:
@@ -293,7 +293,7 @@ class LinkFmApp:
         sent = await self.publisher.publish(rec for rec, _ in decided)
         done = time.monotonic()
         delivered = {b.e2_node for b in sent}
-        self.log.record(rec for rec, _ in decided)
+        self.recommendations.record(rec for rec, _ in decided)
         oldest: dict[str, float] = {}
         for rec, meta in decided:
             oldest[rec.e2_node] = min(oldest.get(rec.e2_node, meta.received_at),
@@ -317,4 +317,4 @@ class LinkFmApp:
         while True:
             await asyncio.sleep(self.options.expire_interval_s)
             for key in self.ingest.expire():
-                self.log.forget(key.meid, key.ue_id)
+                self.recommendations.forget(key.meid, key.ue_id)
