@@ -239,6 +239,14 @@ async def test_kpm_subscription_with_an_unsupported_format_is_refused_with_a_cau
     assert loop.runner.nodes[0].agent.subscriptions == {}
 
 
+async def test_a_refused_kpm_action_reports_the_cause_the_node_gave(loop: Loop) -> None:
+    too_coarse = KpmActionDefinitionFormat1((MeasurementInfo("DRB.UEThpDl"),),
+                                            granularity_period_ms=100)
+    entry = await loop.subscribe(KPM, kpm.encode_event_trigger(KpmEventTrigger(10)),
+                                 kpm.encode_action_definition(too_coarse))
+    assert entry.errors == ["E2Node: ricRequest:invalid-information-request"]
+
+
 # --- CSI -----------------------------------------------------------------------------------
 
 async def test_csi_reports_arrive_per_ue_with_channel_estimates_in_chunks(loop: Loop) -> None:
