@@ -105,8 +105,8 @@ def persistence(scenario: str, speed_kmh: float, horizons: list[int], n_ues: int
         ri = torch.cat([reported[t][0] for t in range(n_reports)])
         pmi = torch.cat([reported[t][1] for t in range(n_reports)])
         beam = torch.cat([reported[t][2] for t in range(n_reports)])
-        sub = type(best)(**{name: getattr(best, name)[rows] for name in best.__dataclass_fields__})
-        score = persistence_score(cell.codebook, truth[later].flatten(0, 1), ri, pmi, beam, sub)
+        score = persistence_score(cell.codebook, truth[later].flatten(0, 1), ri, pmi, beam,
+                                  best.take(rows))
         out[f"{h}ms"] = {k2: (round(v, 4) if isinstance(v, float) else v)
                          for k2, v in asdict(score).items() if k2 != "samples"}
     return out

@@ -6,7 +6,7 @@ loop's own scoring lives in `scoring`. RADIO.md sections 4-6.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -39,6 +39,10 @@ class Oracle:
     pmi_per_rank: torch.Tensor
     beam: torch.Tensor
     beam_rsrp_db: torch.Tensor
+
+    def take(self, rows: torch.Tensor) -> Oracle:
+        """The oracle of the channels at ``rows`` (int64 indices into the first dim)."""
+        return Oracle(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
 
 def oracle(codebook: TypeICodebook, grid: DftBeamGrid, h_true: torch.Tensor,

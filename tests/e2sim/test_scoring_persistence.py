@@ -47,3 +47,13 @@ def test_the_oracle_se_per_rank_holds_the_best_pmi_of_each_rank() -> None:
                                    se_of(codebook, h, rank, best.pmi_per_rank[:, rank - 1]))
     assert bool((best.se_per_rank[:, 2:] == 0).all())  # 2 UE antennas: no rank 3 or 4
     assert bool((best.cqi >= 0).all()) and bool((best.cqi <= 15).all())
+
+
+def test_persistence_loses_se_as_the_horizon_grows_on_a_moving_channel() -> None:
+    from bench.sim import persistence
+
+    result = persistence("cdl-c", 120.0, [0, 20], n_ues=8, n_reports=10)
+    now, later = result["0ms"], result["20ms"]
+    assert now["se_ratio"] > 0.99  # only the UE's estimation error
+    assert later["se_ratio"] < now["se_ratio"] - 0.03
+    assert later["pmi_accuracy"] < now["pmi_accuracy"]
