@@ -4,9 +4,11 @@ Shards are independent (one seed each, derived from ``--seed`` and the shard ind
 ``--workers N`` builds N at a time in separate processes with one torch thread each; the
 output does not depend on the worker count. Shard i draws from family i mod F of the
 chosen families. ``manifest.json`` lists the families (with the held-out ones named),
-the shards, sample counts, per-feature mean/std (masked entries only; rms for the complex
-channel estimate), class histograms of categorical features and labels, and the
-persistence baseline per horizon (see `e2sim.dataset` for the shard format).
+the shards, sample counts, per-feature mean/std (masked entries only, in the registry
+normaliser's domain: log1p for ``log_zscore`` features; rms for the complex channel
+estimate) also as ``normaliser_stats`` for ``model.registry.NormaliserStats.from_dict``,
+class histograms of categorical features and labels, and the persistence baseline per
+horizon (see `e2sim.dataset` for the shard format).
 
 Examples::
 
@@ -38,7 +40,7 @@ from e2sim.dataset import (
     ShardSpec,
     write_shard,
 )
-from model.registry import FeatureKind, FeatureRegistry
+from model.registry import FeatureKind, FeatureRegistry, Normaliser
 
 Stats = dict[str, Any]
 
@@ -111,8 +113,10 @@ def shard_stats(tensors: dict[str, torch.Tensor], horizons: tuple[int, ...]) -> 
             hist[name] = torch.bincount(seen, minlength=max(spec.n_classes, 1)).tolist()
         elif spec.kind is FeatureKind.MATRIX:
             moments[name] = [float(seen.numel()), 0.0, float(seen.abs().square().double().sum())]
-        else:
+        else:  # in the normaliser's domain, as FeatureRegistry.fit_stats computes them
             x = seen.double()
+            if spec.normaliser is Normaliser.LOG_ZSCORE:
+                x = torch.log1p(x.clamp_min(0.0))
             moments[name] = [float(x.numel()), float(x.sum()), float(x.square().sum())]
     persistence: dict[str, list[float]] = {}
     for h in horizons:
@@ -161,13 +165,18 @@ def merge_stats(parts: list[Stats]) -> dict[str, Any]:
             features[name] = {"count": int(n), "rms": (sq / n) ** 0.5}
             continue
         mean = s / n
-        features[name] = {"count": int(n), "mean": mean, "std": max(sq / n - mean**2, 0.0) ** 0.5}
+        # sample standard deviation, as torch.std in FeatureRegistry.fit_stats
+        var = max(sq - n * mean**2, 0.0) / (n - 1) if n > 1 else 1.0
+        features[name] = {"count": int(n), "mean": mean, "std": var**0.5}
     n = max(samples, 1)
     persistence = {h: {"ri_accuracy": p[0] / n, "pmi_accuracy": p[1] / n,
                        "se_ratio": p[2] / p[3] if p[3] > 0 else None, "beam_top1": p[4] / n}
                    for h, p in sorted(pers.items())}
-    return {"samples": samples, "feature_stats": features, "class_histograms": dict(sorted(
-        hist.items())), "persistence": persistence}
+    normaliser = {name: [f["mean"], f["std"] if f["std"] > 1e-6 else 1.0] if "mean" in f
+                  else [0.0, max(f["rms"], 1e-12)]
+                  for name, f in features.items() if name in registry}
+    return {"samples": samples, "feature_stats": features, "normaliser_stats": normaliser,
+            "class_histograms": dict(sorted(hist.items())), "persistence": persistence}
 
 
 def _build(task: tuple[ShardSpec, str]) -> tuple[ShardSpec, Stats]:

@@ -148,6 +148,23 @@ def test_the_command_writes_shards_and_a_manifest_independent_of_workers(tmp_pat
         assert one == (tmp_path / "two" / entry["file"]).read_bytes()
 
 
+def test_the_manifest_normaliser_stats_are_those_the_registry_fits(tmp_path: Path) -> None:
+    from model.registry import FeatureRegistry
+
+    assert main(cli_args(tmp_path, "--shards", "2", "--ues", "3", "--reports", "12",
+                         "--window", "8", "--families", "cdl-a")) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    shards = [load_shard(tmp_path / s["file"])[0] for s in manifest["shards"]]
+    windows = {name: (torch.cat([windows_of(t)[name][0] for t in shards]),
+                      torch.cat([windows_of(t)[name][1] for t in shards]))
+               for name in ("kpm.DRB.UEThpDl", "csi.sinr_db", "csi.cqi_sb")}
+    fitted = FeatureRegistry().fit_stats(windows)
+    for name in windows:
+        mean, std = manifest["normaliser_stats"][name]
+        assert mean == pytest.approx(fitted.get(name).mean, rel=1e-6)
+        assert std == pytest.approx(fitted.get(name).std, rel=1e-6)
+
+
 def test_a_window_longer_than_the_run_is_refused(tmp_path: Path) -> None:
     assert main(cli_args(tmp_path, "--reports", "4", "--window", "8")) == 2
     assert not (tmp_path / "manifest.json").exists()
