@@ -29,6 +29,16 @@ from e2sim.cell import Cell, CellConfig
 from e2sim.cell.oracle import oracle, persistence_score
 from e2sim.channel import ChannelConfig
 
+# RADIO.md section 6, persistence on CDL-C 4x2 at 10 dB: horizon -> (RI acc, PMI acc, SE ratio).
+RADIO_MD_REFERENCE = {
+    "cdl-c 30 km/h": {"0.5ms": (0.96, 0.85, 1.00), "2.5ms": (0.83, 0.46, 0.97),
+                      "5ms": (0.75, 0.26, 0.93), "10ms": (0.69, 0.15, 0.88),
+                      "20ms": (0.67, 0.08, 0.83)},
+    "cdl-c 120 km/h": {"0.5ms": (0.85, 0.53, 0.98), "2.5ms": (0.66, 0.12, 0.87),
+                       "5ms": (0.63, 0.07, 0.82), "10ms": (0.63, 0.06, 0.82),
+                       "20ms": (0.64, 0.05, 0.81)},
+}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ues", type=int, nargs="+", default=[16, 64, 256],
@@ -124,4 +134,5 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for scenario in ("cdl-c", "umi") for v in args.speeds]
     return {"benchmark": "sim", "quick": quick, "machine": machine(),
             "torch_threads": torch.get_num_threads(), "report_period_ms": args.period_ms,
-            "cost": cost, "persistence": baseline}
+            "cost": cost, "persistence": baseline,
+            "radio_md_reference_ri_pmi_se": RADIO_MD_REFERENCE}
