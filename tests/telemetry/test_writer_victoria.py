@@ -55,7 +55,7 @@ def test_recommendations_read_back_with_every_output_confidence_and_input(
         for i, rec in enumerate(recs):
             writer.record_decision(rec, latency_s=0.001 * (i + 1),
                                    summary=InputSummary(sinr_db=10.5 + i, wideband_cqi=i % 16))
-    series = victoria.export()
+    series = victoria.export(samples=("linkfm_recommendation_latency_us", 20))
     assert [int(v) for v in values(series, "linkfm_recommendation_ue_id")] == \
         [r.ue_id for r in recs]
     assert values(series, "linkfm_recommendation_rank") == [r.rank for r in recs]
@@ -84,8 +84,9 @@ def test_decision_counts_are_written_per_kind_and_reason(victoria: VictoriaMetri
     with writer_to(victoria) as writer:
         for ue in range(12):
             writer.record_decision(recommendation(ue, beam=None if ue < 5 else 2), 0.001)
+    series = victoria.export(samples=("linkfm_recommendation_rank", 12))
     counts = {s.tags["kind"]: sum(v for _, v in s.samples)
-              for s in by_name(victoria.export(), "linkfm_decisions_count")}
+              for s in by_name(series, "linkfm_decisions_count")}
     assert counts == {"rank": 12, "pmi": 12, "beam": 7}
 
 
@@ -165,7 +166,7 @@ def test_an_outage_is_buffered_up_to_the_bound_then_flushed_and_drops_counted(
     victoria.start()
     assert writer.flush(timeout_s=30)
     writer.close()
-    series = victoria.export()
+    series = victoria.export(samples=("linkfm_recommendation_ue_id", 10 + free))
     assert ue_ids(series) == list(range(10)) + outage_ues[:free]  # oldest kept, newest dropped
     assert writer.stats.written == writer.stats.accepted
     decided = sum(v for s in by_name(series, "linkfm_decisions_count")

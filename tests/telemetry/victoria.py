@@ -72,18 +72,21 @@ class VictoriaMetrics:
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 204
 
-    def export(self, match: str = '{__name__=~"linkfm_.*"}', settle_s: float = 10.0
-               ) -> list[Series]:
+    def export(self, match: str = '{__name__=~"linkfm_.*"}', *,
+               samples: tuple[str, int] | None = None, settle_s: float = 15.0) -> list[Series]:
         """Every series matching ``match``, once what the server buffers is searchable.
 
         Newly ingested series become searchable within about a second (this version's
-        ``force_flush`` does not cover its index), so read until two reads agree.
+        ``force_flush`` does not cover its index), so read until two reads agree and, when
+        ``samples`` = (series name, n) is given, that series has at least n samples.
         """
         deadline = time.monotonic() + settle_s
         previous = None
         while True:
             found = self._export_once(match)
-            if (found and found == previous) or time.monotonic() > deadline:
+            enough = samples is None or sum(
+                len(s.samples) for s in found if s.name == samples[0]) >= samples[1]
+            if (found and found == previous and enough) or time.monotonic() > deadline:
                 return found
             previous = found
             time.sleep(0.4)
