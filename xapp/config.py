@@ -202,9 +202,10 @@ class RmrEnvironment(_Frozen):
 
 
 class InfluxSettings(_Frozen):
-    """Where telemetry goes. Defaults are the OSC platform's InfluxDB 2 (DEPLOY.md)."""
+    """Where telemetry goes: ``url`` None (no ``INFLUX_URL``) writes line protocol to a file
+    under ``runs/`` instead. The chart sets the OSC platform's InfluxDB 2 (DEPLOY.md)."""
 
-    url: str = "http://ricplt-influxdb.ricplt:8086"
+    url: str | None = None
     org: str = "influxdata"
     bucket: str = "default"
     token: SecretStr | None = None

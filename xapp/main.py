@@ -131,17 +131,17 @@ async def _discovery(subscriber: Subscriber, session: aiohttp.ClientSession,
 
 
 def _telemetry(app: LinkFmApp, settings: Settings) -> Any:
-    """The telemetry writer (InfluxDB, ``settings.influx``) fed by the app's event hooks,
-    or None when ``controls.telemetry.enabled`` is false."""
+    """The telemetry writer (InfluxDB at ``settings.influx``, or a line-protocol file under
+    ``runs/`` without ``INFLUX_URL``) fed by the app's event hooks, or None when
+    ``controls.telemetry.enabled`` is false."""
     from xapp.telemetry.points import InputSummary
-    from xapp.telemetry.sinks import InfluxSink
-    from xapp.telemetry.writer import TelemetryWriter, WriterOptions
+    from xapp.telemetry.writer import TelemetryWriter, WriterOptions, open_sink
 
     options = settings.controls.telemetry
     if not options.enabled:
         return None
-    influx = settings.influx
-    writer = TelemetryWriter(InfluxSink(influx.url, influx.org, influx.bucket, influx.token),
+    influx = settings.influx if settings.influx.url else None
+    writer = TelemetryWriter(open_sink(influx, xapp=settings.xapp_name),
                              xapp=settings.xapp_name,
                              replica=str(settings.sharding.replica_index),
                              options=WriterOptions.from_controls(options)).start()

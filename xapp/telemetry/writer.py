@@ -384,7 +384,7 @@ def runs_file(runs_dir: Path, xapp: str, now: datetime | None = None) -> Path:
 
 def open_sink(influx: InfluxSettings | None, *, runs_dir: Path = Path("runs"),
               xapp: str = "linkfm", precision: Precision = "ns") -> LineSink:
-    """InfluxDB when ``influx`` is given, else a new line-protocol file under ``runs_dir``."""
-    if influx is None:
+    """InfluxDB when ``influx`` names a URL, else a new line-protocol file under ``runs_dir``."""
+    if influx is None or not influx.url:
         return FileSink(runs_file(runs_dir, xapp), precision=precision)
     return InfluxSink(influx.url, influx.org, influx.bucket, influx.token, precision=precision)
