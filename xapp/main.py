@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -238,8 +239,13 @@ def runtime_options_from(options: RuntimeOptions, controls: Controls) -> Runtime
 
 
 async def serve(settings: Settings, backend: str = "auto", http_host: str = "0.0.0.0",
-                classical: bool = False, stop: asyncio.Event | None = None) -> int:
-    """Run until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None); returns 0."""
+                classical: bool = False, stop: asyncio.Event | None = None,
+                on_started: Callable[[LinkFmApp, Any], object] | None = None) -> int:
+    """Run until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None); returns 0.
+
+    ``on_started(app, telemetry_writer_or_None)`` is called once everything runs (the
+    local demo uses it to read the app's counters and feed the scoreboard to telemetry).
+    """
     stop = stop or _signal_event()
     controls = settings.controls
     choice = cast(Literal["auto", "librmr", "si95"], backend)
@@ -266,6 +272,8 @@ async def serve(settings: Settings, backend: str = "auto", http_host: str = "0.0
     discovery = None if controls.e2_nodes else asyncio.create_task(
         _discovery(subscriber, session, settings))
     await app.start()
+    if on_started is not None:
+        on_started(app, telemetry)
     log.info("linkfm xapp running: E2 nodes %s, RMR %s", list(nodes) or "from e2mgr",
              transport.source_name)
     try:
