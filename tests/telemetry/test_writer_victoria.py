@@ -74,7 +74,8 @@ def test_recommendations_read_back_with_every_output_confidence_and_input(
 def test_recommendations_carry_their_dimensions_as_tags(victoria: VictoriaMetrics) -> None:
     with writer_to(victoria) as writer:
         writer.record_decision(recommendation(7, reason=Reason.FALLBACK), latency_s=0.002)
-    [rank] = by_name(victoria.export(), "linkfm_recommendation_rank")
+    [rank] = by_name(victoria.export(samples=("linkfm_recommendation_rank", 1)),
+                     "linkfm_recommendation_rank")
     assert rank.tags == {"xapp": "linkfm-test", "model_version": "linkfm-test-1",
                          "e2_node": "gnb_001_001_00000001", "cell": cell_tag(CELL),
                          "reason": "fallback"}
@@ -102,7 +103,7 @@ def test_scoreboard_cycle_health_bad_inputs_and_subscriptions_read_back(
         writer.record_bad_inputs({("e2ap", "truncated"): 2})
         writer.record_bad_inputs({("e2ap", "truncated"): 5, ("kpm", "missing_ie"): 1})
         writer.record_subscription("gnb_a", "csi", "active", indications=77)
-    series = victoria.export()
+    series = victoria.export(samples=("linkfm_bad_input_count", 3))
     assert values(series, "linkfm_scoreboard_se_xapp") == [4.5]
     assert values(series, "linkfm_scoreboard_se_legacy") == [3.25]
     assert values(series, "linkfm_cycle_inference_us") == [2100]
@@ -122,7 +123,8 @@ def test_timestamps_are_those_recorded(victoria: VictoriaMetrics) -> None:
     with TelemetryWriter(sink, options=FAST, clock_ns=lambda: next(clock)) as writer:
         for ue in range(3):
             writer.record_scoreboard("gnb", CELL, 1.0 + ue, 2.0, None, 1)
-    [se] = by_name(victoria.export(), "linkfm_scoreboard_se_legacy")
+    [se] = by_name(victoria.export(samples=("linkfm_scoreboard_se_legacy", 3)),
+                   "linkfm_scoreboard_se_legacy")
     assert [t for t, _ in se.samples] == [s // 1_000_000 for s in stamps]
 
 
