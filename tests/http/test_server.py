@@ -193,3 +193,15 @@ async def test_the_dashboard_page_is_self_contained(
     assert status == 200
     assert "<svg" in page and '"ue_id":3' in page  # the initial data is embedded
     assert "src=" not in page and "<link" not in page  # nothing fetched from elsewhere
+
+
+async def test_a_database_outage_is_reported_but_does_not_make_the_xapp_unready() -> None:
+    hooks = HttpHooks(ready_checks={"model": lambda: True}, telemetry_ping=lambda: False)
+    server = HttpServer(hooks, host="127.0.0.1", port=0)
+    await server.start()
+    try:
+        status, body = await get(server.url + "/ric/v1/health/ready")
+    finally:
+        await server.stop()
+    assert status == 200
+    assert json.loads(body)["telemetry"] is False
