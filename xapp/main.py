@@ -182,8 +182,16 @@ async def start_http_server(app: LinkFmApp, settings: Settings, host: str,
     except ImportError:  # a build without the HTTP package still has to subscribe
         return await _callback_only_server(app, host, settings.http_port)
 
-    metrics = XappMetrics(ScrapeSources(bad_inputs=lambda: app.bad.counts,
-                                        rmr=lambda: app.transport.counters))
+    from xapp.metrics import SubscriptionStatus
+
+    def subscriptions() -> list[SubscriptionStatus]:
+        return [SubscriptionStatus(w.meid, "kpm" if w.ran_function_id == 2 else "csi", w.state)
+                for w in app.subscriber.wants]
+
+    metrics = XappMetrics(ScrapeSources(
+        bad_inputs=lambda: app.bad.counts, rmr=lambda: app.transport.counters,
+        subscriptions=subscriptions,
+        telemetry=(lambda: telemetry.stats) if telemetry is not None else None))
     app.sinks.append(lambda event: metrics.observe_decision(event.recommendation,
                                                             event.latency_s))
     hooks = HttpHooks(
