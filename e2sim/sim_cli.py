@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="write the scoreboard as JSON here")
     parser.add_argument("--xapp-routes", type=Path,
                         help="also write the xApp's route table here (for RMR_SEED_RT)")
+    parser.add_argument("--influx-url", default=None,
+                        help="also write the scoreboard every second to this InfluxDB (v2 "
+                             "write API; token from $INFLUX_TOKEN)")
+    parser.add_argument("--influx-org", default="influxdata")
+    parser.add_argument("--influx-bucket", default="default")
 
 
 def spec_of(args: argparse.Namespace) -> SimSpec:
@@ -132,15 +138,25 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         if args.xapp_routes is not None:
             args.xapp_routes.write_text(runner.xapp_routes())
         wall_start = time.monotonic()
+        exporter = _scoreboard_exporter(args, console)
+        last_export = [0.0]
         with Live(console=console, refresh_per_second=4, transient=False) as live:
             def show(r: NodeRunner) -> None:
                 live.update(_summary_line(r, wall_start, args.duration))
+                if exporter is not None and r.sim_time_ms - last_export[0] >= 1000:
+                    last_export[0] = r.sim_time_ms
+                    _export(exporter, r)
 
             try:
                 await runner.run(args.duration, on_tick=show)
             except asyncio.CancelledError:  # Ctrl-C: still report what was scored
                 console.print("[yellow]interrupted[/]")
         console.print()
+        if exporter is not None:
+            _export(exporter, runner)
+            exporter.close()
+            console.print(f"scoreboard written to {args.influx_url}: "
+                          f"{exporter.stats.written} points, {exporter.stats.dropped} dropped")
         return {"spec": {"cells": spec.cells, "ues": spec.ues, "scenario": spec.scenario,
                          "speed_kmh": spec.speed_kmh, "period_ms": spec.period_ms,
                          "seed": spec.seed, "realtime": args.realtime == "on",
@@ -151,6 +167,29 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     finally:
         await runner.stop()
         await ric.stop()
+
+
+def _scoreboard_exporter(args: argparse.Namespace, console: Console) -> Any:
+    """The xApp's telemetry writer, used here for the ``linkfm_scoreboard`` measurement."""
+    if not args.influx_url:
+        return None
+    from pydantic import SecretStr
+
+    from xapp.config import InfluxSettings
+    from xapp.telemetry.writer import TelemetryWriter, open_sink
+
+    token = os.environ.get("INFLUX_TOKEN")
+    influx = InfluxSettings(url=args.influx_url, org=args.influx_org, bucket=args.influx_bucket,
+                            token=SecretStr(token) if token else None)
+    console.print(f"scoreboard -> InfluxDB {args.influx_url} (bucket {args.influx_bucket})")
+    return TelemetryWriter(open_sink(influx), xapp="linkfm-sim").start()
+
+
+def _export(writer: Any, runner: NodeRunner) -> None:
+    for meid, cell in runner.scoreboard().items():
+        if isinstance(cell.get("se_legacy"), float):
+            writer.record_scoreboard(meid, meid, cell["se_legacy"], cell["se_xapp"],
+                                     cell.get("se_oracle"), cell.get("reports", 0))
 
 
 def main(args: argparse.Namespace) -> int:
