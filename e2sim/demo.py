@@ -35,7 +35,7 @@ from rich.table import Table
 
 from e2sim.miniric.ric import MiniRic
 from e2sim.node.runner import NodeRunner, SimSpec
-from e2sim.sim_cli import scoreboard_table
+from e2sim.sim_cli import export_scoreboard, scoreboard_table
 from xapp.app import DecisionEvent, LinkFmApp
 from xapp.config import Controls, Settings, read_controls, settings_from
 from xapp.main import serve
@@ -127,13 +127,8 @@ async def _feed_scoreboard(runner: NodeRunner, watch: LoopWatch) -> None:
     """The simulator's running SE totals to the xApp's telemetry (dashboard, InfluxDB)."""
     while True:
         await asyncio.sleep(1.0)
-        if watch.telemetry is None:
-            continue
-        for meid, cell in runner.scoreboard().items():
-            if isinstance(cell.get("se_legacy"), float):
-                watch.telemetry.record_scoreboard(meid, meid, cell["se_legacy"],
-                                                  cell["se_xapp"], cell.get("se_oracle"),
-                                                  cell.get("reports", 0))
+        if watch.telemetry is not None:
+            export_scoreboard(watch.telemetry, runner)
 
 
 async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:

@@ -145,7 +145,7 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                 live.update(_summary_line(r, wall_start, args.duration))
                 if exporter is not None and r.sim_time_ms - last_export[0] >= 1000:
                     last_export[0] = r.sim_time_ms
-                    _export(exporter, r)
+                    export_scoreboard(exporter, r)
 
             try:
                 await runner.run(args.duration, on_tick=show)
@@ -153,7 +153,7 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                 console.print("[yellow]interrupted[/]")
         console.print()
         if exporter is not None:
-            _export(exporter, runner)
+            export_scoreboard(exporter, runner)
             exporter.close()
             console.print(f"scoreboard written to {args.influx_url}: "
                           f"{exporter.stats.written} points, {exporter.stats.dropped} dropped")
@@ -185,7 +185,8 @@ def _scoreboard_exporter(args: argparse.Namespace, console: Console) -> Any:
     return TelemetryWriter(open_sink(influx), xapp="linkfm-sim").start()
 
 
-def _export(writer: Any, runner: NodeRunner) -> None:
+def export_scoreboard(writer: Any, runner: NodeRunner) -> None:
+    """Each cell's running SE totals as one ``linkfm_scoreboard`` point (telemetry writer)."""
     for meid, cell in runner.scoreboard().items():
         if isinstance(cell.get("se_legacy"), float):
             writer.record_scoreboard(meid, meid, cell["se_legacy"], cell["se_xapp"],
