@@ -13,6 +13,7 @@ import torch
 from e2sim.channel.config import ChannelConfig
 from e2sim.channel.drop import ChannelDrop, TrueChannel
 from e2sim.channel.rayfield import RayField
+from e2sim.channel.sionna_lock import SIONNA_SEED_LOCK
 from e2sim.channel.sionna_rays import cdl_fields, tdl_fields
 
 
@@ -26,11 +27,12 @@ class LinkLevelDrop(ChannelDrop):
         lo, hi = cfg.snr_db_range
         snr_db = lo + (hi - lo) * torch.rand(cfg.n_ue, generator=self._gen)
         # Sionna's generators read the global seed: set it so the drop depends on cfg only.
-        sionna.phy.config.seed = cfg.seed
-        if cfg.scenario.startswith("cdl"):
-            field, state = cdl_fields(cfg, self._heading)
-        else:
-            field, state = tdl_fields(cfg, cfg.n_ue, self._gen)
+        with SIONNA_SEED_LOCK:  # held until the draws that read the seed are done
+            sionna.phy.config.seed = cfg.seed
+            if cfg.scenario.startswith("cdl"):
+                field, state = cdl_fields(cfg, self._heading)
+            else:
+                field, state = tdl_fields(cfg, cfg.n_ue, self._gen)
         self._snr_lin = 10.0 ** (snr_db / 10.0)
         self._field: RayField = field.scaled(torch.sqrt(self._snr_lin / field.mean_power()))
         self._steering = self._field.steering(self.subband_freqs_hz)

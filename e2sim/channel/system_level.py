@@ -36,6 +36,7 @@ from sionna.phy.channel import gen_single_sector_topology
 from e2sim.channel.config import CELL_GEOMETRY, ChannelConfig
 from e2sim.channel.drop import ChannelDrop, TrueChannel
 from e2sim.channel.rayfield import RayField, crossfade, join_paths, pad_paths
+from e2sim.channel.sionna_lock import SIONNA_SEED_LOCK
 from e2sim.channel.sionna_rays import system_level_fields, system_level_model
 
 # Paths per UE after padding: up to 20 clusters (UMa NLoS), 4 extra sub-clusters, 1 LoS ray.
@@ -65,9 +66,10 @@ class SystemLevelDrop(ChannelDrop):
         # Cost accounting for benchmarks: Sionna calls that drew anchors, and their wall time.
         self.segments_drawn = 0
         self.draw_seconds = 0.0
-        self._reseed_sionna()
-        ut_loc, bs_loc, _, bs_orient, _, indoor = gen_single_sector_topology(
-            1, cfg.n_ue, cfg.scenario, indoor_probability=cfg.indoor_probability)
+        with SIONNA_SEED_LOCK:
+            self._reseed_sionna()
+            ut_loc, bs_loc, _, bs_orient, _, indoor = gen_single_sector_topology(
+                1, cfg.n_ue, cfg.scenario, indoor_probability=cfg.indoor_probability)
         self._bs_loc = bs_loc[0, 0].float()
         self._bs_orient = bs_orient[0, 0].float()
         self._indoor = indoor[0]
@@ -163,13 +165,14 @@ class SystemLevelDrop(ChannelDrop):
                 self._step_track(u)
                 positions.append(self._track_end[u].clone())
                 headings.append(self._track_heading[u].clone())
-        self._reseed_sionna()
         self.segments_drawn += 1
         started = time.perf_counter()
-        field, state = system_level_fields(
-            self._model, cfg, torch.stack(positions), self._bs_loc, self._bs_orient,
-            torch.stack(headings), self._indoor[ues].repeat_interleave(k),
-            torch.arange(len(ues)).repeat_interleave(k))
+        with SIONNA_SEED_LOCK:
+            self._reseed_sionna()
+            field, state = system_level_fields(
+                self._model, cfg, torch.stack(positions), self._bs_loc, self._bs_orient,
+                torch.stack(headings), self._indoor[ues].repeat_interleave(k),
+                torch.arange(len(ues)).repeat_interleave(k))
         self.draw_seconds += time.perf_counter() - started
         field = pad_paths(field, _MAX_PATHS, _RAYS)
         power = field.mean_power() * self._power_scale
