@@ -10,9 +10,10 @@ together, one report period per :meth:`NodeRunner.tick`:
 
 Each cell steps in a worker thread (so RMR traffic keeps flowing), one cell at a time:
 the channel code seeds Sionna through its process-wide ``sionna.phy.config.seed`` before
-each draw, so cells stepping concurrently would take each other's random draws and the
-same seed would no longer give the same reports. Torch runs one thread per step (more
-threads per step were measured 10-30x slower on a loaded machine).
+each draw. That reseed-and-draw now runs under ``e2sim.channel.sionna_lock`` (so stepping
+cells concurrently would stay deterministic), but the draws would still queue on that
+lock: per-drop generators are what would make parallel stepping pay. Torch runs one
+thread per step (more threads per step were measured 10-30x slower on a loaded machine).
 """
 
 from __future__ import annotations
