@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.telemetry.victoria import VictoriaMetrics
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -44,3 +50,23 @@ def artifacts_dir() -> Path:
     path = REPO_ROOT / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def running_victoria(storage: Path) -> Iterator[VictoriaMetrics]:
+    """A real VictoriaMetrics on a free loopback port, storing under ``storage``."""
+    from tests.telemetry.victoria import VictoriaMetrics  # here: that module imports this one
+
+    server = VictoriaMetrics(require_executable("victoria-metrics"), storage)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    """A real VictoriaMetrics (InfluxDB v2 write API) for this test, on loopback."""
+    with running_victoria(tmp_path / "vm-data") as server:
+        yield server

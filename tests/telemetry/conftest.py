@@ -1,28 +1,13 @@
-"""Fixtures for telemetry tests: a real VictoriaMetrics, and recommendations to record."""
+"""Recommendations to record, for telemetry tests (the ``victoria`` server fixture now lives
+in tests/conftest.py; it is re-exported here for modules that import it from here)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from tests.conftest import require_executable
-from tests.telemetry.victoria import VictoriaMetrics
+from tests.conftest import victoria  # noqa: F401
 from xapp.e2.csi_types import NrCgi, Pmi
 from xapp.e2.recommendation import Confidence, Reason, Recommendation, ReportedCsi
 
 CELL = NrCgi(plmn_id=bytes.fromhex("00f110"), nr_cell_identity=0x12345)
-
-
-@pytest.fixture
-def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
-    server = VictoriaMetrics(require_executable("victoria-metrics"), tmp_path / "vm-data")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def recommendation(ue_id: int, *, e2_node: str = "gnb_001_001_00000001", rank: int = 2,
