@@ -1,0 +1,415 @@
+"""``linkfm bench loop``: the xApp's decision path end to end, at a 10 ms CSI period.
+
+For each UE count (64 UEs per simulated cell, so 64 / 256 / 1024 UEs are 1 / 4 / 16 cells)
+a replaying node in another process (:mod:`bench._loop_node`) writes pre-built E2AP
+RICindication frames (:mod:`bench._loop_frames`: E2SM-CSI per UE with the SRS channel
+estimate every period, E2SM-KPM format 3 at the KPM period) to the xApp's pure-Python RMR
+port over loopback TCP. The xApp side is the production :class:`xapp.app.LinkFmApp`:
+RMR receive -> E2AP/CSI decode -> window store -> micro-batcher -> predictor (the
+checkpoint's model when ``--checkpoint`` is given or ``model/checkpoints/*`` exists, else
+the classical policy) -> decision policy -> recommendation encode -> RMR send to the
+node's consumer -> telemetry (the writer to a line-protocol file, and the Prometheus
+histogram), wired as ``linkfm xapp`` wires them. Only the subscriptions are short-cut: a
+loopback Subscription Manager answers the xApp's requests with the replay's sub_ids.
+
+Figures per UE count, after a warm-up:
+
+- latency indication -> recommendation sent, p50/p99/max, measured two ways: from when the
+  node wrote the frame (its RMR xid carries the send time; includes TCP, RMR framing and
+  any queueing behind earlier indications) and from when the xApp's ingest took it (what
+  ``DecisionEvent.latency_s`` and the xApp's own metrics report);
+- decisions/s against the offered reports/s, the frames still unprocessed when the replay
+  ended (backlog) and whether the load was kept up with;
+- where the xApp's time went: perf_counter around the real calls (exclusive times, ms per
+  wall second and shares): rmr_receive (frame decoding), decode (E2AP, E2SM-CSI/KPM),
+  window (window store appends and batch gathering, incl. tokenize for the model), model
+  (the predictor), policy, encode (recommendation protobuf), rmr_send, telemetry (sinks),
+  ingest_other (the rest of ingest: contexts, report metadata); and process CPU seconds
+  per wall second (event loop, telemetry thread and torch threads together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import multiprocessing
+import os
+import pickle
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench._loop_frames import UES_PER_CELL, CellFrames, build_cell, csi_sub_id, kpm_sub_id
+from bench._loop_node import sent_at_ns
+from bench._timing import machine
+
+TARGET_P99_MS = 10.0
+TARGET_UES = 64
+CATEGORIES = ("rmr_receive", "decode", "window", "model", "policy", "encode", "rmr_send",
+              "telemetry", "ingest_other")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ues", default="64,256,1024",
+                        help="comma-separated UE counts (64 per cell; --quick: 64)")
+    parser.add_argument("--seconds", type=float, default=0.0,
+                        help="replay seconds per UE count after the warm-up "
+                             "(default 10, 2 with --quick)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds")
+    parser.add_argument("--period-ms", type=int, default=10, help="CSI report period")
+    parser.add_argument("--kpm-period-ms", type=int, default=1000,
+                        help="KPM report period (0: no KPM)")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="distinct simulated report periods, replayed in a cycle "
+                             "(default 20, 5 with --quick)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="model checkpoint folder (default: the first of "
+                             "model/checkpoints/*, else the classical policy)")
+    parser.add_argument("--deadline-ms", type=float, default=5.0, help="batch deadline")
+    parser.add_argument("--max-batch", type=int, default=256, help="most UEs per batch")
+
+
+# --- instrumentation ---------------------------------------------------------------------------
+@dataclass
+class Probe:
+    """Exclusive wall time per category of the wrapped calls (nested calls subtract)."""
+
+    spent: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    calls: Counter[str] = field(default_factory=Counter)
+    _stack: list[float] = field(default_factory=list)
+
+    def wrap(self, category: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self._stack.append(0.0)
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - started
+                inner = self._stack.pop()
+                self.spent[category] += elapsed - inner
+                self.calls[category] += 1
+                if self._stack:
+                    self._stack[-1] += elapsed
+        return timed
+
+    def wrap_async(self, category: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """For coroutines that rarely suspend (an RMR send on a cached connection)."""
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                self.spent[category] += time.perf_counter() - started
+                self.calls[category] += 1
+        return timed
+
+    def reset(self) -> None:
+        self.spent.clear()
+        self.calls.clear()
+
+
+@contextlib.contextmanager
+def patched(target: object, name: str, value: object) -> Iterator[None]:
+    original = getattr(target, name)
+    setattr(target, name, value)
+    try:
+        yield
+    finally:
+        setattr(target, name, original)
+
+
+# --- the predictor -----------------------------------------------------------------------------
+def choose_predictor(checkpoint: Path | None) -> tuple[Any, str]:
+    """(predictor, what it is): the given or first shipped checkpoint, else classical."""
+    from xapp.decide.predictor import ClassicalPredictor, ModelPredictor
+
+    if checkpoint is None:
+        shipped = sorted(p for p in Path("model/checkpoints").glob("*") if p.is_dir())
+        checkpoint = shipped[0] if shipped else None
+    if checkpoint is not None:
+        return ModelPredictor(checkpoint), f"model checkpoint {checkpoint}"
+    return ClassicalPredictor(), "classical policy (no model checkpoint)"
+
+
+# --- one UE count ------------------------------------------------------------------------------
+def _percentiles_ms(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {"p50_ms": math.nan, "p99_ms": math.nan, "max_ms": math.nan}
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return round(1e3 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+    return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(1e3 * ordered[-1], 3)}
+
+
+class _LoopbackSubmgr:
+    """Answers the xApp's subscription requests with the replay's sub_ids (no HTTP)."""
+
+    def __init__(self, sub_ids: dict[tuple[str, int], int]) -> None:
+        self._sub_ids = sub_ids
+        self._next = 0
+
+    async def subscribe(self, params: Any) -> Any:
+        from xapp.subscription.api import SubscriptionResponse
+
+        self._next += 1
+        sub_id = self._sub_ids[(params.meid, params.ran_function_id)]
+        return SubscriptionResponse.model_validate({
+            "SubscriptionId": f"bench-{self._next}",
+            "SubscriptionInstances": [{"XappEventInstanceId": 1,
+                                       "E2EventInstanceId": sub_id}]})
+
+    async def unsubscribe(self, subscription_id: str) -> None:
+        return None
+
+
+async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Namespace,
+                   seconds: float, plan_dir: Path) -> dict[str, Any]:
+    from xapp.app import DecisionEvent, LinkFmApp, RuntimeOptions
+    from xapp.config import DEFAULT_KPM_MEASUREMENTS
+    from xapp.e2 import recommendation as rec_codec
+    from xapp.e2.csi_types import RAN_FUNCTION_ID as CSI_RAN_FUNCTION_ID
+    from xapp.metrics import XappMetrics
+    from xapp.rmr.frame import FrameDecoder
+    from xapp.rmr.mtypes import MessageType
+    from xapp.rmr.settings import RmrSettings
+    from xapp.rmr.si95 import Si95Transport
+    from xapp.subscriber import Subscriber, SubscriberOptions
+    from xapp.subscription.api import ClientEndpoint
+    from xapp.telemetry.points import InputSummary
+    from xapp.telemetry.sinks import FileSink
+    from xapp.telemetry.writer import TelemetryWriter
+
+    n_ues = sum(c.n_ues for c in cells)
+    meids = tuple(c.meid for c in cells)
+    sub_ids = {}
+    for i, meid in enumerate(meids):
+        sub_ids[(meid, CSI_RAN_FUNCTION_ID)] = csi_sub_id(i)
+        sub_ids[(meid, 2)] = kpm_sub_id(i)
+    plan = {"csi_steps": [[f for c in cells for f in c.csi[k]] for k in range(len(cells[0].csi))],
+            "kpm": [f for c in cells for f in c.kpm], "period_ms": args.period_ms,
+            "kpm_period_ms": args.kpm_period_ms, "seconds": args.warmup + seconds}
+    plan_path = plan_dir / f"plan-{n_ues}.pickle"
+    plan_path.write_bytes(pickle.dumps(plan))
+
+    transport = Si95Transport(RmrSettings(port=0, bind_if="127.0.0.1", src_id="127.0.0.1",
+                                          ctl_port=None, async_conn=False))
+    await transport.start()
+    options = SubscriberOptions(
+        nodes=meids, endpoint=ClientEndpoint(host="127.0.0.1", http_port=1,
+                                             rmr_port=transport.port),
+        kpm_period_ms=args.kpm_period_ms, kpm_measurements=DEFAULT_KPM_MEASUREMENTS,
+        csi_period_ms=args.period_ms, silence_periods=1000)
+    subscriber = Subscriber(_LoopbackSubmgr(sub_ids), options)  # type: ignore[arg-type]
+    app = LinkFmApp(transport, subscriber, predictor, RuntimeOptions(
+        deadline_s=args.deadline_ms / 1000, max_batch=args.max_batch, inactivity_s=60.0,
+        a1_query=False))
+    writer = TelemetryWriter(FileSink(plan_dir / f"telemetry-{n_ues}.lp")).start()
+    metrics = XappMetrics()
+    probe = Probe()
+
+    latencies: list[float] = []  # ingest -> sent
+    from_send: list[float] = []  # node wrote the frame -> sent
+    sent_at: dict[Any, float] = {}
+    window_open = [math.inf, math.inf]  # measured events: done within [start, end)
+    frames_handled = [0]
+
+    def record(event: DecisionEvent) -> None:  # the benchmark's own sink: not timed
+        done = event.inputs.received_at + event.latency_s
+        if window_open[0] <= done < window_open[1]:
+            latencies.append(event.latency_s)
+            key_sent = sent_at.get((event.recommendation.e2_node, event.recommendation.ue_id))
+            if key_sent is not None:
+                from_send.append(done - key_sent)
+
+    def telemetry(e: DecisionEvent) -> None:  # what linkfm xapp attaches (xapp.main)
+        writer.record_decision(e.recommendation, e.latency_s,
+                               InputSummary(e.inputs.sinr_db, e.inputs.wideband_cqi))
+        metrics.observe_decision(e.recommendation, e.latency_s)
+
+    app.sinks += [probe.wrap("telemetry", telemetry), record]
+    app.cycle_sinks.append(probe.wrap("telemetry", lambda c: writer.record_cycle(
+        c.e2_node, c.model_version, c.sequence, c.batch_size, c.predict_s, c.latency_s)))
+
+    handle = app.ingest.handle
+
+    def ingest(msg: Any, source: Any) -> Any:
+        changed = handle(msg, source)
+        frames_handled[0] += 1
+        node_sent = sent_at_ns(msg.xid) / 1e9
+        for key in changed:
+            sent_at[(key.meid, key.ue_id)] = node_sent
+        return changed
+
+    import xapp.decide.predictor as predictor_module
+    import xapp.ingest.pipeline as pipeline
+    from model.tokenize import tokenize
+
+    with contextlib.ExitStack() as patches:
+        for module, name in ((pipeline, "decode_ric_indication"), (pipeline, "decode_csi"),
+                             (pipeline, "decode_kpm")):
+            patches.enter_context(patched(module, name,
+                                          probe.wrap("decode", getattr(module, name))))
+        patches.enter_context(patched(predictor_module, "tokenize",
+                                      probe.wrap("window", tokenize)))
+        patches.enter_context(patched(rec_codec, "encode_batch",
+                                      probe.wrap("encode", rec_codec.encode_batch)))
+        patches.enter_context(patched(FrameDecoder, "feed",
+                                      probe.wrap("rmr_receive", FrameDecoder.feed)))
+        app.ingest.handle = probe.wrap("ingest_other", ingest)  # type: ignore[method-assign]
+        for name in ("add_csi", "add_kpm", "windows"):
+            setattr(app.store, name, probe.wrap("window", getattr(app.store, name)))
+        app.predictor = _TimedPredictor(predictor, probe)
+        app.decision.decide = probe.wrap("policy", app.decision.decide)  # type: ignore[method-assign]
+        transport.send = probe.wrap_async("rmr_send", transport.send)  # type: ignore[method-assign]
+
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        from bench import _loop_node
+
+        node = context.Process(target=_loop_node.serve, args=(theirs, str(plan_path)),
+                               daemon=True)
+        node.start()
+        try:
+            _, consumer_port = await asyncio.to_thread(ours.recv)
+            transport.load_routes(
+                "newrt|start\n"
+                f"mse|{MessageType.LINKFM_RECOMMENDATION}|-1|127.0.0.1:{consumer_port}\n"
+                "newrt|end\n")
+            await app.start()
+            while not subscriber.all_active:
+                await asyncio.sleep(0.01)
+            start_at = time.monotonic() + 0.2
+            window_open[0] = start_at + args.warmup
+            window_open[1] = start_at + args.warmup + seconds
+            ours.send(("go", transport.port, start_at))
+            await asyncio.sleep(max(0.0, window_open[0] - time.monotonic()))
+            probe.reset()
+            cpu0, wall0 = time.process_time(), time.monotonic()
+            _, sent = await asyncio.to_thread(ours.recv)
+            cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+            spent = dict(probe.spent)
+            backlog = sent["frames"] - frames_handled[0]
+            pending = app.batcher.pending
+            drained = time.monotonic()
+            while (frames_handled[0] < sent["frames"] or app.batcher.pending) \
+                    and time.monotonic() - drained < 10.0:
+                await asyncio.sleep(0.01)
+            drain_s = time.monotonic() - drained
+            await asyncio.sleep(0.1)  # the consumer reads the last batches
+            ours.send(("stop",))
+            _, received = await asyncio.to_thread(ours.recv)
+        finally:
+            node.join(timeout=10)
+            if node.is_alive():
+                node.kill()
+            await app.stop()
+            await asyncio.to_thread(writer.close)
+            await transport.close()
+    stats = writer.stats
+    offered = n_ues * 1000 / args.period_ms
+    decisions_per_s = len(latencies) / seconds
+    frames_per_period = sum(len(c.csi[0]) for c in cells)
+    busy = sum(spent.values())
+    return {
+        "ues": n_ues, "cells": len(cells), "measured_s": seconds,
+        "latency_from_node_send": _percentiles_ms(from_send),
+        "latency_from_ingest": _percentiles_ms(latencies),
+        "decisions": len(latencies),
+        "decisions_per_s": round(decisions_per_s, 1),
+        "offered_reports_per_s": offered,
+        "backlog_frames_at_end": backlog, "pending_ues_at_end": pending,
+        "drain_s": round(drain_s, 3),
+        "kept_up": backlog <= frames_per_period and decisions_per_s >= 0.95 * offered,
+        "node": {"frames_sent": sent["frames"], "csi_frames": sent["csi_frames"],
+                 "kpm_frames": sent["kpm_frames"],
+                 "send_lag_p50_ms": round(sent["send_lag_p50_ms"], 3),
+                 "send_lag_max_ms": round(sent["send_lag_max_ms"], 3),
+                 "recommendation_batches_received": received},
+        "cpu_s_per_wall_s": round(cpu / wall, 3),
+        "time_ms_per_s": {c: round(1e3 * spent.get(c, 0.0) / wall, 2) for c in CATEGORIES},
+        "time_share": {c: round(spent.get(c, 0.0) / busy, 3) if busy else 0.0
+                       for c in CATEGORIES},
+        "batches": app.batcher.counters.batches,
+        "mean_batch": round(app.batcher.counters.items / max(app.batcher.counters.batches, 1),
+                            1),
+        "bad_inputs": app.bad.total,
+        "telemetry": {"written": stats.written, "dropped": stats.dropped},
+    }
+
+
+class _TimedPredictor:
+    """The predictor with ``predict`` timed as ``model`` (tokenize inside it as window)."""
+
+    def __init__(self, inner: Any, probe: Probe) -> None:
+        self._inner = inner
+        self.predict = probe.wrap("model", inner.predict)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    from xapp.config import DEFAULT_KPM_MEASUREMENTS
+
+    quick = bool(args.quick)
+    ue_counts = [64] if quick and args.ues == "64,256,1024" else \
+        [int(u) for u in str(args.ues).split(",") if u.strip()]
+    seconds = args.seconds or (2.0 if quick else 10.0)
+    warmup = args.warmup if not quick or args.warmup != 1.0 else 0.5
+    args.warmup = warmup
+    steps = args.steps or (5 if quick else 20)
+    predictor, what = choose_predictor(args.checkpoint)
+    cells_needed = max(math.ceil(n / UES_PER_CELL) for n in ue_counts)
+    started = time.perf_counter()
+    cells = []
+    for i in range(cells_needed):
+        in_cell = min(UES_PER_CELL, max(ue_counts) - i * UES_PER_CELL)
+        cells.append(build_cell(i, in_cell, steps, args.period_ms, args.kpm_period_ms,
+                                DEFAULT_KPM_MEASUREMENTS))
+    build_s = time.perf_counter() - started
+    results = []
+    with tempfile.TemporaryDirectory(prefix="linkfm-bench-loop-") as tmp:
+        for n in ue_counts:
+            chosen = _cells_for(cells, n)
+            results.append(asyncio.run(_measure(chosen, predictor, args, seconds, Path(tmp))))
+    at_target = next((r for r in results if r["ues"] == TARGET_UES), None)
+    p99 = None if at_target is None else at_target["latency_from_node_send"]["p99_ms"]
+    return {
+        "benchmark": "loop", "quick": quick, "machine": machine(),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
+        "predictor": what, "model_version": predictor.version,
+        "torch_threads": torch.get_num_threads(),
+        "csi_period_ms": args.period_ms, "kpm_period_ms": args.kpm_period_ms,
+        "ues_per_cell": UES_PER_CELL, "distinct_steps": steps, "warmup_s": warmup,
+        "frame_build_s": round(build_s, 2),
+        "csi_indication_bytes": len(cells[0].csi[0][0]),
+        "target": {"p99_ms_below": TARGET_P99_MS, "ues": TARGET_UES,
+                   "measured_p99_ms": p99,
+                   "met": None if p99 is None else bool(p99 < TARGET_P99_MS)},
+        "runs": results,
+    }
+
+
+def _cells_for(cells: list[CellFrames], n_ues: int) -> list[CellFrames]:
+    """The first cells holding ``n_ues`` UEs (the last one trimmed to its share)."""
+    out, left = [], n_ues
+    for cell in cells:
+        if left <= 0:
+            break
+        if cell.n_ues > left:
+            raise ValueError(f"--ues {n_ues}: use multiples of {UES_PER_CELL} "
+                             f"(or a single count up to {UES_PER_CELL})")
+        out.append(cell)
+        left -= cell.n_ues
+    return out
