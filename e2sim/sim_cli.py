@@ -186,10 +186,12 @@ def _scoreboard_exporter(args: argparse.Namespace, console: Console) -> Any:
 
 
 def export_scoreboard(writer: Any, runner: NodeRunner) -> None:
-    """Each cell's running SE totals as one ``linkfm_scoreboard`` point (telemetry writer)."""
+    """Each cell's running SE totals as one ``linkfm_scoreboard`` point (telemetry writer),
+    tagged with the cell's NR CGI like the xApp's recommendations for that cell."""
     for meid, cell in runner.scoreboard().items():
         if isinstance(cell.get("se_legacy"), float):
-            writer.record_scoreboard(meid, meid, cell["se_legacy"], cell["se_xapp"],
+            cell_id = runner.node(meid).cell.cfg.cell_id
+            writer.record_scoreboard(meid, cell_id, cell["se_legacy"], cell["se_xapp"],
                                      cell.get("se_oracle"), cell.get("reports", 0))
 
 
