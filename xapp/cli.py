@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("e2sim.sim_cli", "the mini-RIC and N simulated E2 nodes, with the SE scoreboard"),
     "dataset": ("e2sim.dataset_cli", "write shards of UE windows with oracle labels for the model"),
     "xapp": ("xapp.main", "run the xApp until SIGTERM/SIGINT (config-file.json + environment)"),
+    "train": ("model.train_cli", "pretrain or fine-tune LinkFM on dataset shards"),
 }
 
 
