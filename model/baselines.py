@@ -1,0 +1,435 @@
+"""The classical baselines of RADIO.md section 5, on the same evaluation samples as the model.
+
+Every baseline maps a :class:`LinkSamples` batch (one antenna configuration, N UE windows)
+to a :class:`Choice` of (rank, PMI, beam) per sample, vectorised over the batch:
+
+- ``persistence``: the last UE report (``legacy.*``), 3GPP's "nearest historical CSI".
+- ``mode``: the most frequent rank of the last W reports, then the most frequent PMI among
+  the reports at that rank, and the most frequent beam; ties go to the most recent value.
+- ``snr-rule``: rank from the last reported L1-SINR through fixed thresholds
+  (:data:`SNR_THRESHOLDS_DB`, fitted on training data with :func:`fit_snr_thresholds`);
+  PMI from the last report when it is at that rank, else the exhaustive search's best PMI
+  at that rank on the latest channel estimate; beam from the last report.
+- ``search``: exhaustive RI/PMI search (``e2sim.csi.select_csi``, the function the xApp's
+  ClassicalPredictor uses) and the strongest DFT beam on the latest channel estimate.
+- ``ar-search``: AR(p) prediction of the channel at the horizon from the estimate history
+  (:func:`ar_predict`), then the same search on the predicted channel.
+- ``oracle``: the labels (best choice on the true channel at apply time), the upper bound.
+
+AR prediction, the choice made: the coefficients are a least-squares fit per UE window,
+shared by every (subband, rx, tx) entry of the estimate, then applied to each entry. A
+channel is a sum of paths whose Doppler rotations are common to all entries, so the entries
+share one linear recursion; pooling them gives hundreds of equations for p unknowns instead
+of T - p per entry, which matters with noisy estimates and 8-slot windows. A horizon that
+is not a whole number of report periods (5 ms at a 10 ms period) uses the fractional power
+of the recursion's companion matrix (eigenvalues raised to the power h / period), which
+carries a constant phase rotation exactly; poles outside the unit circle are pulled onto
+it, since a channel does not grow without bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+from e2sim.csi import DftBeamGrid, TypeICodebook, beam_rsrp_db, select_csi
+from e2sim.csi.selection import CsiSelection
+
+# L1-SINR (dB) from which rank 2, 3, 4 is chosen. The rank-2 threshold was fitted with
+# fit_snr_thresholds on the training shards (/work/data/train, 82,880 windows, 10 ms labels:
+# 2.03 dB, 92 % rank accuracy). Ranks 3-4 never occur in training (2 receive antennas), so
+# theirs are unfitted guesses (about 7 dB more per added layer), not measurements.
+SNR_THRESHOLDS_DB = (2.0, 9.0, 16.0)
+MODE_WINDOW = 4
+AR_ORDER = 2
+AR_MAX_ORDER = 3
+AR_VALIDATION_SLOTS = 3
+AR_RIDGE = 1e-3
+MAX_RANK = 4
+
+
+@dataclass(frozen=True)
+class LinkSamples:
+    """N UE windows of ONE antenna configuration: what the baselines may read.
+
+    Attributes:
+        codebook, grid: the cell's Type-I codebook and DFT beam grid.
+        report_period_ms: time between two slots of the window.
+        ri: [N, T] reported rank 1..4 per slot (oldest first), 0 where not reported.
+        pmi: [N, T] flat PMI at that slot's rank, -1 where not reported.
+        beam: [N, T] reported strongest beam, -1 where not reported.
+        h_est: [N, T, n_sb, n_rx, n_tx] complex64 channel estimates (noise-whitened).
+        h_valid: [N, T] bool, True where the slot's estimate is complete.
+        sinr_db: [N] last reported L1-SINR in dB (NaN where absent).
+        reported_rsrp: [N, n_beams] last reported L1-RSRP per beam, -inf where not reported.
+        legacy_ri, legacy_pmi, legacy_beam: [N] the last report.
+    """
+
+    codebook: TypeICodebook
+    grid: DftBeamGrid
+    report_period_ms: float
+    ri: torch.Tensor
+    pmi: torch.Tensor
+    beam: torch.Tensor
+    h_est: torch.Tensor
+    h_valid: torch.Tensor
+    sinr_db: torch.Tensor
+    reported_rsrp: torch.Tensor
+    legacy_ri: torch.Tensor
+    legacy_pmi: torch.Tensor
+    legacy_beam: torch.Tensor
+
+    @property
+    def size(self) -> int:
+        return int(self.legacy_ri.shape[0])
+
+    @property
+    def max_rank(self) -> int:
+        """Highest rank the antennas and the codebook allow."""
+        return min(self.codebook.max_rank, int(self.h_est.shape[-2]), int(self.h_est.shape[-1]))
+
+    @classmethod
+    def from_shard(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                   codebook: TypeICodebook | None = None,
+                   grid: DftBeamGrid | None = None) -> LinkSamples:
+        """The samples of one shard (``e2sim.dataset.load_shard``), made with channel
+        estimates; ``codebook``/``grid`` reuse already built ones of the same antennas."""
+        if "x.csi.h_est" not in tensors:
+            raise ValueError("the shard has no channel estimates (make it with "
+                             "channel_estimate=True)")
+        ant = meta["antennas"]
+        codebook = codebook or codebook_of(ant)
+        grid = grid or grid_of(ant)
+        sb, rx, tx = int(ant["n_subbands"]), int(ant["n_rx"]), int(ant["n_tx"])
+        ri_ok = tensors["m.csi.ri"]
+        ri = torch.where(ri_ok, tensors["x.csi.ri"] + 1, 0)
+        parts = tuple(tensors[f"x.csi.pmi_{p}"] for p in ("i11", "i12", "i13", "i2"))
+        pmi_ok = ri_ok & tensors["m.csi.pmi_i11"] & tensors["m.csi.pmi_i2"]
+        beam = torch.where(tensors["m.csi.beam_id"], tensors["x.csi.beam_id"], -1)
+        rsrp = tensors["x.csi.beam_rsrp"][:, -1, :grid.n_beams]
+        rsrp = torch.where(tensors["m.csi.beam_rsrp"][:, -1, :grid.n_beams], rsrp,
+                           float("-inf"))
+        sinr = torch.where(tensors["m.csi.sinr_db"][:, -1], tensors["x.csi.sinr_db"][:, -1],
+                           float("nan"))
+        return cls(
+            codebook=codebook, grid=grid,
+            report_period_ms=float(meta["spec"]["report_period_ms"]),
+            ri=ri, pmi=flat_pmi(codebook, ri, parts, pmi_ok), beam=beam,
+            h_est=tensors["x.csi.h_est"][:, :, :sb, :rx, :tx].contiguous(),
+            h_valid=tensors["m.csi.h_est"][:, :, :sb, :rx, :tx].flatten(2).all(-1),
+            sinr_db=sinr, reported_rsrp=rsrp,
+            legacy_ri=tensors["legacy.ri"], legacy_pmi=tensors["legacy.pmi"],
+            legacy_beam=tensors["legacy.beam"])
+
+    def take(self, rows: torch.Tensor) -> LinkSamples:
+        """The samples at ``rows`` ([k] int64 or [N] bool)."""
+        kw: dict[str, Any] = {}
+        for name in ("ri", "pmi", "beam", "h_est", "h_valid", "sinr_db", "reported_rsrp",
+                     "legacy_ri", "legacy_pmi", "legacy_beam"):
+            kw[name] = getattr(self, name)[rows]
+        return replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a method decides for N samples.
+
+    Attributes:
+        ri: [N] rank 1..4. pmi: [N] flat PMI at that rank. beam: [N] beam index.
+        rank_order: [N, R] ranks best first (for top-k), or None (top-k = top-1).
+        beam_order: [N, K] beams best first, -1 padded, or None.
+        rank_probs: [N, 4] probabilities of rank 1..4 (models only, for calibration).
+        beam_probs: [N, n_beams] beam probabilities (models only).
+    """
+
+    ri: torch.Tensor
+    pmi: torch.Tensor
+    beam: torch.Tensor
+    rank_order: torch.Tensor | None = None
+    beam_order: torch.Tensor | None = None
+    rank_probs: torch.Tensor | None = None
+    beam_probs: torch.Tensor | None = None
+
+
+def codebook_of(antennas: dict[str, Any]) -> TypeICodebook:
+    """The Type-I codebook of a shard's ``antennas`` header block."""
+    if int(antennas["n_tx"]) == 2:
+        return TypeICodebook(2)
+    n1, n2 = antennas["panel"]
+    o1, o2 = antennas["oversampling"]
+    return TypeICodebook(int(antennas["n_tx"]), n1, n2, o1, o2)
+
+
+def grid_of(antennas: dict[str, Any]) -> DftBeamGrid:
+    """The DFT beam grid of a shard's ``antennas`` header block (as the cell builds it)."""
+    n1, n2 = antennas["panel"]
+    return DftBeamGrid.with_size(int(antennas["n_beams"]), n1, n2)
+
+
+def flat_pmi(codebook: TypeICodebook, ri: torch.Tensor, parts: tuple[torch.Tensor, ...],
+             valid: torch.Tensor) -> torch.Tensor:
+    """Flat PMI of (i11, i12, i13, i2) at ranks ``ri`` (any equal shapes); -1 where not
+    ``valid`` or where a part is outside the codebook's range at that rank."""
+    out = torch.full_like(ri, -1)
+    for r in range(1, codebook.max_rank + 1):
+        rng = codebook.ranges(r)
+        at = valid & (ri == r)
+        for value, count in zip(parts, (rng.n_i11, rng.n_i12, rng.n_i13, rng.n_i2),
+                                strict=True):
+            at &= (value >= 0) & (value < count)
+        if bool(at.any()):
+            out[at] = codebook.indices_to_pmi(r, *(p[at] for p in parts))
+    return out
+
+
+# ---------------------------------------------------------------------------- baselines
+def persistence(s: LinkSamples) -> Choice:
+    """The last report; beams ranked by the last reported RSRPs."""
+    order = s.reported_rsrp.argsort(-1, descending=True)
+    order = torch.where(s.reported_rsrp.gather(-1, order).isfinite(), order, -1)
+    return Choice(s.legacy_ri, s.legacy_pmi, s.legacy_beam, beam_order=order)
+
+
+def _mode(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Most frequent valid value per row of [N, W]; ties -> the latest; -1 if none valid."""
+    w = values.shape[-1]
+    same = (values[:, :, None] == values[:, None, :]) & valid[:, None, :]  # [N, W, W]
+    count = same.sum(-1)  # occurrences of each position's value
+    score = torch.where(valid, count * w + torch.arange(w), -1)  # count first, then recency
+    best = score.argmax(-1)
+    picked = values.gather(1, best[:, None])[:, 0]
+    return torch.where(valid.any(-1), picked, -1)
+
+
+def mode_of_last(s: LinkSamples, window: int = MODE_WINDOW) -> Choice:
+    """Mode of the last ``window`` reports (module docstring); falls back to persistence
+    where a window holds no valid report."""
+    ri, pmi, beam = s.ri[:, -window:], s.pmi[:, -window:], s.beam[:, -window:]
+    rank = _mode(ri, ri > 0)
+    p = _mode(pmi, (pmi >= 0) & (ri == rank[:, None]))
+    b = _mode(beam, beam >= 0)
+    ok = (rank > 0) & (p >= 0)
+    return Choice(torch.where(ok, rank, s.legacy_ri), torch.where(ok, p, s.legacy_pmi),
+                  torch.where(b >= 0, b, s.legacy_beam))
+
+
+def search_latest(s: LinkSamples) -> tuple[Choice, CsiSelection]:
+    """Exhaustive search and strongest beam on the latest estimate (persistence where the
+    latest slot has none). Also returns the search itself (the SNR rule reuses it)."""
+    sel = select_csi(s.codebook, s.h_est[:, -1])
+    rsrp = beam_rsrp_db(s.h_est[:, -1], s.grid)
+    return _from_search(s, sel, rsrp, s.h_valid[:, -1]), sel
+
+
+def _from_search(s: LinkSamples, sel: CsiSelection, rsrp: torch.Tensor,
+                 ok: torch.Tensor) -> Choice:
+    rank_order = sel.se_per_rank.argsort(dim=-1, descending=True, stable=True) + 1
+    beam_order = rsrp.argsort(-1, descending=True)
+    return Choice(torch.where(ok, sel.ri, s.legacy_ri), torch.where(ok, sel.pmi, s.legacy_pmi),
+                  torch.where(ok, beam_order[:, 0], s.legacy_beam),
+                  rank_order=rank_order, beam_order=beam_order)
+
+
+def snr_rank(sinr_db: torch.Tensor, max_rank: int,
+             thresholds_db: tuple[float, ...] = SNR_THRESHOLDS_DB) -> torch.Tensor:
+    """Rank 1 + (thresholds passed), capped at ``max_rank``: [N] int64 (rank 1 for NaN)."""
+    thr = torch.tensor(thresholds_db, dtype=sinr_db.dtype)
+    rank = 1 + (sinr_db[:, None] >= thr[None, :]).sum(-1)
+    return rank.clamp(max=max_rank).to(torch.int64)
+
+
+def snr_rule(s: LinkSamples, search: CsiSelection | None = None,
+             thresholds_db: tuple[float, ...] = SNR_THRESHOLDS_DB) -> Choice:
+    """Rank from the SINR thresholds, PMI from the last report at that rank or the search."""
+    rank = snr_rank(s.sinr_db, s.max_rank, thresholds_db)
+    if search is None:
+        search = select_csi(s.codebook, s.h_est[:, -1])
+    searched = search.pmi_per_rank.gather(1, (rank - 1)[:, None])[:, 0]
+    pmi = torch.where(rank == s.legacy_ri, s.legacy_pmi, searched)
+    return Choice(rank, pmi, s.legacy_beam)
+
+
+def fit_snr_thresholds(sinr_db: torch.Tensor, ri: torch.Tensor,
+                       max_rank: int = MAX_RANK) -> tuple[float, ...]:
+    """Thresholds (non-decreasing) for :func:`snr_rank` from labelled samples.
+
+    Threshold k separates "rank <= k" from "rank > k": the cut with the most correct
+    decisions over the observed SINRs (where P(rank > k | SINR) crosses one half, the
+    Bayes rule for a single threshold). Where the data hold no sample
+    on one side, :data:`SNR_THRESHOLDS_DB` keeps its constant. A running maximum makes the
+    thresholds monotone.
+
+    Args:
+        sinr_db: [N] reported SINR (dB); ri: [N] label rank 1..4.
+    """
+    keep = sinr_db.isfinite()
+    x, y = sinr_db[keep].double(), ri[keep]
+    out: list[float] = []
+    for k in range(1, max_rank):
+        above = y > k
+        n_pos, n_neg = int(above.sum()), int((~above).sum())
+        if n_pos == 0 or n_neg == 0:
+            out.append(SNR_THRESHOLDS_DB[k - 1])
+            continue
+        order = x.argsort()
+        xs, pos = x[order], above[order].double()
+        # cut between xs[i-1] and xs[i]: predict "above" for xs[i:], i = 0..N
+        pos_below = torch.cat([torch.zeros(1, dtype=torch.float64), pos.cumsum(0)])
+        neg_below = torch.arange(len(xs) + 1, dtype=torch.float64) - pos_below
+        correct = (n_pos - pos_below) + neg_below
+        i = int(correct.argmax())
+        cut = xs[0] - 1.0 if i == 0 else (xs[i - 1] + xs[min(i, len(xs) - 1)]) / 2
+        out.append(float(cut))
+    for k in range(1, len(out)):
+        out[k] = max(out[k], out[k - 1])
+    return tuple(out)
+
+
+def ar_predict(h: torch.Tensor, valid: torch.Tensor, steps: float, order: int = AR_ORDER,
+               ridge: float = AR_RIDGE) -> torch.Tensor:
+    """Predict each UE's channel ``steps`` slots after its last one with a pooled AR(p).
+
+    Args:
+        h: [N, T, *entries] complex history, oldest slot first.
+        valid: [N, T] bool; rows with an invalid slot among the last ``order + 1`` (or no
+            valid slot pair at all) get their latest slot back unchanged.
+        steps: horizon in slots (> 0, need not be whole).
+        order: p, the AR order (< T).
+        ridge: Tikhonov weight relative to the mean diagonal of the normal equations.
+
+    Returns:
+        [N, *entries] complex, the dtype of ``h``.
+    """
+    n, t = h.shape[:2]
+    if not 1 <= order < t:
+        raise ValueError(f"AR order must be in 1..{t - 1} for {t}-slot windows, got {order}")
+    x = h.reshape(n, t, -1).to(torch.complex128)  # [N, T, E]
+    # lags[:, j, i] = x_{j + p - 1 - i}: the p previous values of target x_{j + p}
+    lags = torch.stack([x[:, order - 1 - i: t - 1 - i] for i in range(order)], -1)  # [N,T-p,E,p]
+    target = x[:, order:]  # [N, T-p, E]
+    usable = valid[:, order:].clone()
+    for i in range(order):
+        usable &= valid[:, order - 1 - i: t - 1 - i]
+    w = usable[:, :, None, None].to(lags.dtype)
+    gram = torch.einsum("ntei,ntej->nij", (lags * w).conj(), lags)  # [N, p, p]
+    rhs = torch.einsum("ntei,nte->ni", (lags * w).conj(), target)  # [N, p]
+    load = gram.diagonal(dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30) * ridge
+    eye = torch.eye(order, dtype=gram.dtype)
+    coef = torch.linalg.solve(gram + load[:, None, None] * eye, rhs[..., None])[..., 0]
+    comp = torch.zeros(n, order, order, dtype=coef.dtype)  # companion matrix of the recursion
+    comp[:, 0] = coef
+    if order > 1:
+        comp[:, 1:, :-1] = torch.eye(order - 1, dtype=coef.dtype)
+    state = x[:, -order:].flip(1)  # [N, p, E]: x_t, x_{t-1}, ...
+    pred = (_matrix_power(comp, steps) @ state)[:, 0]  # [N, E]
+    ok = usable.any(1) & valid[:, -order - 1:].all(1) & pred.isfinite().all(-1)
+    out = torch.where(ok[:, None], pred, x[:, -1])
+    return out.to(h.dtype).reshape(n, *h.shape[2:])
+
+
+def _matrix_power(a: torch.Tensor, power: float) -> torch.Tensor:
+    """``a ** power`` of [N, p, p] matrices via eigenvalues, poles capped at |z| = 1.
+
+    Falls back to repeated products of the uncapped matrix where the eigenvectors are
+    (nearly) degenerate and ``power`` is whole, else to the uncapped integer powers around
+    ``power`` interpolated linearly.
+    """
+    vals, vecs = torch.linalg.eig(a)
+    mag = vals.abs().clamp(max=1.0)
+    raised = torch.polar(mag.pow(power), vals.angle() * power)
+    out: torch.Tensor = vecs @ torch.diag_embed(raised) @ torch.linalg.inv(vecs)
+    cond = torch.linalg.cond(vecs)
+    bad = ~(cond.isfinite() & (cond < 1e8)) | ~out.isfinite().flatten(1).all(-1)
+    if bool(bad.any()):
+        lo = math.floor(power)
+        low = torch.linalg.matrix_power(a[bad], lo)
+        if power == lo:
+            out[bad] = low
+        else:
+            frac = power - lo
+            out[bad] = (1 - frac) * low + frac * (low @ a[bad])
+    return out
+
+
+def ar_predict_validated(h: torch.Tensor, valid: torch.Tensor, steps: float,
+                         max_order: int = AR_MAX_ORDER,
+                         n_checks: int = AR_VALIDATION_SLOTS) -> torch.Tensor:
+    """:func:`ar_predict` with the order chosen per UE by validation inside the window.
+
+    Candidates: holding the latest estimate (order 0) and AR(1..max_order). Each predicts
+    each of the window's last ``n_checks`` slots from the slots at least ``k = ceil(steps)``
+    before it; the candidate with the smallest summed squared error wins and is refitted on
+    the whole window. At report periods longer than the channel's coherence time no
+    recursion predicts, and this falls back to holding the estimate instead of
+    extrapolating noise.
+
+    Shapes as :func:`ar_predict`.
+    """
+    t = h.shape[1]
+    k = max(1, math.ceil(steps))
+    n_checks = max(1, min(n_checks, t - k - 1))
+    shortest = t - k - n_checks + 1  # slots in the first validation fit
+    orders = [p for p in range(1, max_order + 1) if p < shortest]
+    errors = torch.zeros(h.shape[0], 1 + len(orders))
+    for j in range(t - n_checks, t):  # validation target slot
+        past, target = h[:, :j - k + 1], h[:, j].flatten(1)
+        errors[:, 0] += (past[:, -1].flatten(1) - target).abs().square().sum(-1)
+        for c, p in enumerate(orders, start=1):
+            guess = ar_predict(past, valid[:, :j - k + 1], float(k), p).flatten(1)
+            errors[:, c] += (guess - target).abs().square().sum(-1)
+    best = errors.argmin(-1)  # [N] index into (hold, *orders)
+    out = h[:, -1].clone()
+    for c, p in enumerate(orders, start=1):
+        rows = best == c
+        if bool(rows.any()):
+            out[rows] = ar_predict(h[rows], valid[rows], steps, p)
+    return _keep_power(out, h, valid)
+
+
+def _keep_power(pred: torch.Tensor, h: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Scale each UE's prediction [N, *e] to the mean power of its valid history
+    [N, T, *e]. A least-squares predictor shrinks an unpredictable channel toward zero
+    (right for MSE), which the RI/PMI search would read as an SNR loss: keep the predicted
+    direction, not the shrinkage."""
+    w = valid.to(h.real.dtype)
+    power = h.abs().square().flatten(2).sum(-1)  # [N, T]
+    mean = (power * w).sum(1) / w.sum(1).clamp_min(1.0)
+    got = pred.abs().square().flatten(1).sum(-1)
+    scale = torch.where(got > 0, (mean / got.clamp_min(1e-30)).sqrt(), 1.0)
+    return pred * scale.reshape(-1, *([1] * (pred.dim() - 1))).to(pred.dtype)
+
+
+def ar_search(s: LinkSamples, horizon_ms: float, max_order: int = AR_MAX_ORDER) -> Choice:
+    """Search and strongest beam on the AR-predicted channel at ``horizon_ms`` (order
+    chosen per UE by :func:`ar_predict_validated`)."""
+    h = ar_predict_validated(s.h_est, s.h_valid, horizon_ms / s.report_period_ms, max_order)
+    sel = select_csi(s.codebook, h)
+    return _from_search(s, sel, beam_rsrp_db(h, s.grid), s.h_valid[:, -1])
+
+
+def oracle_choice(ri: torch.Tensor, pmi: torch.Tensor, beam: torch.Tensor,
+                  beam_rsrp_db: torch.Tensor | None = None) -> Choice:
+    """The labels as a choice (the upper bound)."""
+    order = None if beam_rsrp_db is None else beam_rsrp_db.argsort(-1, descending=True)
+    return Choice(ri, pmi, beam, beam_order=order)
+
+
+BASELINES = ("persistence", "mode", "snr-rule", "search", "ar-search")
+
+
+def all_baselines(s: LinkSamples, horizons_ms: tuple[float, ...],
+                  thresholds_db: tuple[float, ...] = SNR_THRESHOLDS_DB,
+                  ar_max_order: int = AR_MAX_ORDER) -> dict[str, dict[float, Choice]]:
+    """Every baseline (oracle aside) per horizon: name -> horizon -> Choice.
+
+    Only ``ar-search`` depends on the horizon; the others are the same object for each.
+    """
+    searched, sel = search_latest(s)
+    fixed = {"persistence": persistence(s), "mode": mode_of_last(s),
+             "snr-rule": snr_rule(s, sel, thresholds_db), "search": searched}
+    out = {name: dict.fromkeys(horizons_ms, c) for name, c in fixed.items()}
+    out["ar-search"] = {h: ar_search(s, h, ar_max_order) for h in horizons_ms}
+    return out
