@@ -89,6 +89,7 @@ def _read_shard(
     matrix_slots: int,
     horizons: Sequence[int],
     with_eval: bool,
+    features: Sequence[str] | None = None,
 ) -> _Shard:
     """Only the keys needed; per-slot inputs cut to the last slots as they are read."""
     dims = registry.dims
@@ -99,7 +100,7 @@ def _read_shard(
     legacy: dict[str, torch.Tensor] = {}
     with safe_open(str(path), framework="pt") as f:
         keys = set(f.keys())
-        for name in registry.names:
+        for name in features if features is not None else registry.names:
             if f"x.{name}" not in keys:
                 continue
             pair = []
@@ -265,6 +266,7 @@ def load_windows(
     max_shards: int | None = None,
     registry: FeatureRegistry | None = None,
     progress: bool = False,
+    features: Sequence[str] | None = None,
 ) -> WindowSet:
     """Read every shard of ``dirs`` into one :class:`WindowSet`.
 
@@ -278,6 +280,7 @@ def load_windows(
         families: only shards of these family names (default: all).
         with_eval: also read the evaluation extras (see :class:`WindowSet`).
         max_shards: read at most this many shards (after the family filter).
+        features: read only these input features (default: every registry feature).
     """
     registry = registry or FeatureRegistry()
     folders = [dirs] if isinstance(dirs, str | Path) else list(dirs)
@@ -297,7 +300,7 @@ def load_windows(
         from tqdm import tqdm
 
         it = tqdm(paths, desc="loading shards", unit="shard")
-    shards = [_read_shard(p, registry, n_slots, ms, horizons, with_eval) for p in it]
+    shards = [_read_shard(p, registry, n_slots, ms, horizons, with_eval, features) for p in it]
     base = _cat_inputs(shards, registry)
     n0 = sum(len(s.labels[horizons[0]]["ri"]) for s in shards)
     meta = {k: torch.cat([s.meta[k] for s in shards]) for k in shards[0].meta}
@@ -335,6 +338,14 @@ def stats_of(
     if manifest.is_file():
         data = json.loads(manifest.read_text())
         stats = NormaliserStats.from_dict(data.get("normaliser_stats", {}))
+    # Shards store their first horizon as ctx.horizon_ms, so statistics fitted on shard
+    # inputs see one constant; training feeds every horizon: fit on the dataset's list.
+    horizons = _shard_header(shard_paths([directory])[0])["spec"]["horizons_ms"]
+    hz = torch.tensor(horizons, dtype=torch.float32)
+    stats.by_feature.update(
+        registry.fit_stats({"ctx.horizon_ms": (hz, torch.ones_like(hz, dtype=torch.bool))})
+        .by_feature
+    )
     missing = [
         f.name
         for f in registry.features
@@ -342,8 +353,9 @@ def stats_of(
     ]
     if missing:
         window = int(_shard_header(shard_paths([directory])[0])["spec"]["window"])
-        ws = load_windows(directory, n_slots=window, max_shards=fit_shards, registry=registry)
-        fitted = registry.fit_stats({k: v for k, v in ws.base.items() if k in missing})
+        ws = load_windows(directory, n_slots=window, max_shards=fit_shards, registry=registry,
+                          features=missing)
+        fitted = registry.fit_stats(ws.base)
         stats.by_feature.update({k: v for k, v in fitted.by_feature.items() if k in missing})
     return stats
 
