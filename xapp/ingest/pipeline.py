@@ -99,17 +99,18 @@ class IndicationIngest:
             if source.ran_function_id != self.csi_ran_function_id:
                 raise IngestError("unknown_ran_function", str(source.ran_function_id))
             content = decode_csi(indication)
-            changed = []
             slot_ms = self.cells.antennas(source.meid).slot_ms
-            for report in content.reports:
-                key = UeKey(source.meid, report.ue_id)
-                context = self.cells.context(source.meid, report, source.period_ms)
-                self.store.add_csi(key, report, context, now)
+            reports = content.reports
+            changed = [UeKey(source.meid, report.ue_id) for report in reports]
+            contexts = [self.cells.context(source.meid, report, source.period_ms)
+                        for report in reports]
+            self.store.add_csi_batch(changed, reports, contexts, now)
+            cell = content.header.cell
+            for key, report in zip(changed, reports, strict=True):
                 self.meta[key] = UeMeta(
-                    cell=content.header.cell, report_slot=report.report_slot, slot_ms=slot_ms,
+                    cell=cell, report_slot=report.report_slot, slot_ms=slot_ms,
                     reported=reported_csi(report), received_at=now, sinr_db=report.sinr_db,
                     wideband_cqi=report.csi.wideband_cqi if report.csi else None)
-                changed.append(key)
             self.indications += 1
             self.reports += len(changed)
             return changed
