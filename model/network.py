@@ -47,7 +47,7 @@ class LinkFMConfig:
     """Every size of the network; stored as JSON in checkpoints."""
 
     # Defaults are sized for CPU inference of >= 6,400 windows/s (batch 64, 2 cores); see
-    # model.throughput for the measurement.
+    # `linkfm bench model` (bench/model.py) for the measurement.
     d_model: int = 32  # token width (value part + feature-embedding part)
     n_layers: int = 3
     n_heads: int = 2  # few heads: CPU attention cost grows with heads, not head width

@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "codecs": ("bench.codecs", "E2AP/KPM/CSI encode and decode rates for 64-UE indications"),
     "rmr": ("bench.rmr", "pure-Python RMR throughput and round-trip latency on loopback"),
     "sim": ("bench.sim", "simulated cell cost per simulated second; persistence vs horizon"),
+    "model": ("bench.model", "LinkFM inference: windows/s, latency, share of matmul peak, int8"),
     "loop": ("bench.loop", "the decision path end to end: latency, decisions/s, time shares"),
 }
 

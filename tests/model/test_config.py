@@ -1,4 +1,4 @@
-"""The config validates itself and survives JSON; the throughput probe reports its sizes."""
+"""The config validates itself and survives JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import replace
 import pytest
 
 from model.network import LinkFM, LinkFMConfig
-from model.throughput import measure
 
 from .conftest import SMALL
 
@@ -36,10 +35,3 @@ def test_token_width_is_value_part_plus_feature_part(small_model: LinkFM) -> Non
     dv = small_model.slot_emb.embedding_dim
     assert dv + small_model.feature_emb.embedding_dim == SMALL.d_model
 
-
-def test_throughput_probe_reports_parameters_and_tokens() -> None:
-    result = measure(SMALL, batch=4, threads=1, repeats=2)
-    model = LinkFM(SMALL)
-    assert result["parameters"] == model.num_parameters()
-    assert result["tokens_per_window"] == model.layout.n_tokens + 1
-    assert result["windows_per_s_wall"] > 0
