@@ -27,13 +27,16 @@ from model.losses import Targets
 from model.pmi_space import PMI_PARTS
 from model.registry import FeatureRegistry, NormaliserStats
 from model.tokenize import TokenBatch, TokenLayout, Windows, tokenize
+from xapp.errors import MalformedInput
 
 MATRIX = "csi.h_est"
 EVAL_EXTRAS = ("se_per_rank", "pmi_per_rank", "beam_rsrp_db", "se_legacy", "h_true", "pmi")
 
 
-class DatasetError(ValueError):
+class DatasetError(MalformedInput):
     """A dataset folder or shard that cannot be used (missing, empty, wrong format)."""
+
+    source = "model.data"
 
 
 def shard_paths(dirs: Sequence[str | Path]) -> list[Path]:
@@ -42,7 +45,9 @@ def shard_paths(dirs: Sequence[str | Path]) -> list[Path]:
     for d in dirs:
         found = sorted(Path(d).glob("*.safetensors"))
         if not found:
-            raise DatasetError(f"{d}: no *.safetensors shards (write some with `linkfm dataset`)")
+            raise DatasetError(
+                "no_shards", f"{d}: no *.safetensors shards (write some with `linkfm dataset`)"
+            )
         paths += found
     return paths
 
@@ -51,7 +56,9 @@ def _shard_header(path: Path) -> dict[str, Any]:
     with safe_open(str(path), framework="pt") as f:
         meta = (f.metadata() or {}).get("shard")
     if meta is None:
-        raise DatasetError(f"{path}: no 'shard' header (not written by `linkfm dataset`)")
+        raise DatasetError(
+            "no_header", f"{path}: no 'shard' header (not written by `linkfm dataset`)"
+        )
     header: dict[str, Any] = json.loads(meta)
     return header
 
@@ -118,7 +125,9 @@ def _read_shard(
             for label in label_names:
                 key = f"y.{h}ms.{label}"
                 if key not in keys:
-                    raise DatasetError(f"{path}: no {key} (shard horizons do not include {h} ms)")
+                    raise DatasetError(
+                        "no_horizon", f"{path}: no {key} (its horizons do not include {h} ms)"
+                    )
                 labels[h][label] = f.get_tensor(key)
         for key in keys:
             if key.startswith("meta."):
@@ -293,7 +302,7 @@ def load_windows(
         wanted = set(families)
         paths = [p for p in paths if _shard_header(p)["family"]["name"] in wanted]
         if not paths:
-            raise DatasetError(f"no shard of families {sorted(wanted)} in {folders}")
+            raise DatasetError("no_family", f"no shard of families {sorted(wanted)} in {folders}")
     paths = paths[:max_shards] if max_shards is not None else paths
     it: Any = paths
     if progress:

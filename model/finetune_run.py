@@ -160,7 +160,9 @@ def finetune(args: argparse.Namespace) -> int:
     if len(val) > args.val_max:
         val = val.subset(torch.randperm(len(val), generator=split_gen)[: args.val_max].sort()[0])
     log = RunLog(args.out, True)
-    common = {"mode": args.mode, "label_fraction": args.label_fraction, "horizons": horizons,
+    common: dict[str, Any] = {
+              "mode": args.mode, "parameters": model.num_parameters(),
+              "label_fraction": args.label_fraction, "horizons": horizons,
               "labelled_windows": len(labelled), "val_windows": len(val),
               "init": str(args.init) if args.init else "scratch"}
     log.write({"event": "start", **common, "config": cfg.to_dict()})
@@ -176,11 +178,12 @@ def finetune(args: argparse.Namespace) -> int:
         save_file({"centre": protos.centre, "prototypes": protos.prototypes,
                    "known": protos.known}, str(args.out / PROTOTYPES_FILE))
         log.write({"event": "end", **summary})
-        _print_summary(summary, model, args.out)
+        _print_summary(summary, args.out)
         return 0
 
     mode = FinetuneMode(args.mode)
     params = prepare_finetune(model, mode, args.lora_rank, args.lora_alpha)
+    common["trainable_parameters"] = sum(p.numel() for p in params)
     per_epoch = n_batches(len(labelled), args.batch)
     total = args.steps or max(1, round(args.epochs * per_epoch))
     epochs = -(-total // per_epoch)
@@ -225,7 +228,7 @@ def finetune(args: argparse.Namespace) -> int:
                round(time.perf_counter() - t0, 1), "best": best, "history": history}
     _save_manifest_summary(args.out, summary)
     log.write({"event": "end", **summary})
-    _print_summary(summary, model, args.out)
+    _print_summary(summary, args.out)
     return 0
 
 
@@ -246,12 +249,14 @@ def _save_manifest_summary(out: Path, summary: dict[str, Any]) -> None:
     manifest.write_text(json.dumps(data, indent=2, sort_keys=True))
 
 
-def _print_summary(summary: dict[str, Any], model: LinkFM, out: Path) -> None:
+def _print_summary(summary: dict[str, Any], out: Path) -> None:
     lines = [
         f"fine-tuning done: mode {summary['mode']} from {summary['init']}, "
         f"{summary['labelled_windows']:,} labelled windows "
         f"({summary['label_fraction']:.0%} of training UEs), horizons {summary['horizons']}",
-        f"  model: {model.num_parameters():,} parameters",
+        f"  model: {summary['parameters']:,} parameters"
+        + (f", {summary['trainable_parameters']:,} trained" if "trainable_parameters" in summary
+           else ""),
     ]
     if "val" in summary:  # prototype mode
         lines.append(f"  support windows: {summary['support_windows']:,}")

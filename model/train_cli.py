@@ -26,8 +26,9 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from model.checkpoint import save_checkpoint
+from model.checkpoint import CheckpointError, save_checkpoint
 from model.data import (
+    DatasetError,
     WindowSet,
     batches,
     epoch_order,
@@ -93,6 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pre.add_argument("--resume", action="store_true",
                      help="continue from OUT/last (step, optimiser and RNG states)")
     pre.add_argument("--ckpt-every", type=int, default=200, help="steps between checkpoints")
+    pre.add_argument("--stop-after", type=int, default=None,
+                     help="stop after this many steps of this run (state saved; --resume "
+                          "continues the same schedule)")
     fine = sub.add_parser("finetune", help="supervised heads on labelled windows")
     _common(fine)
     _config_args(fine)
@@ -200,9 +204,10 @@ def pretrain(args: argparse.Namespace) -> int:
     bar = tqdm(total=total, initial=step, desc="pretrain", unit="step",
                disable=not dist.is_main or args.no_progress)
     t_start, step0 = time.perf_counter(), step
+    stop = min(total, step + args.stop_after) if args.stop_after else total
     report: dict[str, float] = {}
     val_report: dict[str, float] = {}
-    while step < total:
+    while step < stop:
         epoch, skip = divmod(step, per_epoch)
         order = epoch_order(len(train), args.seed, epoch, dist.rank, dist.world)
         for b in batches(train, model.layout, stats, args.batch, order=order, skip=skip,
@@ -219,9 +224,9 @@ def pretrain(args: argparse.Namespace) -> int:
                     dist.say(f"step {step} loss {report['loss']:.4f}")
             if step % args.ckpt_every == 0 and step < total and dist.is_main:
                 save_state(last, model, stats, opt, sched, gen, step)
-            if step >= total:
+            if step >= stop:
                 break
-        if step % per_epoch == 0 or step >= total:
+        if step % per_epoch == 0 or step >= stop:
             if len(val) and dist.is_main:
                 val_report = reconstruction_eval(model, val, stats, args.batch, args.seed)
                 log.write({"event": "epoch", "step": step, "epoch": epoch,
@@ -232,7 +237,8 @@ def pretrain(args: argparse.Namespace) -> int:
     dist.say(f"done: step {step} loss {report.get('loss', float('nan')):.4f}")
     if dist.is_main:
         windows_s = (step - step0) * args.batch * dist.world / max(elapsed, 1e-9)
-        summary = {"stage": "pretrain", "steps": step, "epochs": step / per_epoch,
+        summary = {"stage": "pretrain", "steps": step, "total_steps": total,
+                   "epochs": step / per_epoch,
                    "train_windows": len(train), "final_loss": report.get("loss"),
                    "val": val_report, "train_s": round(elapsed, 1),
                    "windows_per_s": round(windows_s, 1), "world": dist.world,
@@ -265,11 +271,15 @@ def _print_summary(summary: dict[str, Any], model: LinkFM, out: Path) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.stage == "pretrain":
-        return pretrain(args)
-    from model.finetune_run import finetune
+    try:
+        if args.stage == "pretrain":
+            return pretrain(args)
+        from model.finetune_run import finetune
 
-    return finetune(args)
+        return finetune(args)
+    except (CheckpointError, DatasetError) as exc:
+        print(f"linkfm train {args.stage}: {exc}", file=sys.stderr)
+        return 2
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
