@@ -145,7 +145,7 @@ def test_families_filter_reads_only_those_shards(tiny: Path) -> None:
 
 
 def test_a_folder_without_shards_is_a_dataset_error(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="no \\*.safetensors"):
+    with pytest.raises(DatasetError, match=r"no \*\.safetensors"):
         load_windows(tmp_path)
 
 
