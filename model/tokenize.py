@@ -165,20 +165,30 @@ class TokenBatch:
 
 
 def _window(
-    windows: Windows, name: str, shape: tuple[int, ...], dtype: torch.dtype
+    windows: Windows,
+    name: str,
+    shape: tuple[int, ...],
+    dtype: torch.dtype,
+    last: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(values, mask) of ``name`` checked against its padded ``shape``; non-finite values
-    count as unobserved. An absent feature is all-unobserved."""
+    count as unobserved. An absent feature is all-unobserved. ``last`` keeps only that many
+    of the latest slots (axis 1), cut before any work on the values."""
+    shape_out = shape if last is None else (shape[0], last, *shape[2:])
     if name not in windows:
-        return torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=torch.bool)
+        return torch.zeros(shape_out, dtype=dtype), torch.zeros(shape_out, dtype=torch.bool)
     values, mask = windows[name]
     if tuple(values.shape) != shape or tuple(mask.shape) != shape:
         raise ValueError(
             f"{name}: values {tuple(values.shape)} and mask {tuple(mask.shape)} must both be "
             f"{shape} (batch, slots if per-slot, then the registry's padded shape)"
         )
+    if last is not None:
+        values, mask = values[:, shape[1] - last :], mask[:, shape[1] - last :]
     mask = mask.bool()
-    if values.is_floating_point() or values.is_complex():
+    if values.is_complex():  # finite iff both parts are; cheaper than isfinite on complex
+        mask = mask & torch.view_as_real(values).isfinite().all(-1)
+    elif values.is_floating_point():
         mask = mask & torch.isfinite(values)
     return values.to(dtype), mask
 
@@ -223,16 +233,17 @@ def tokenize(windows: Windows, layout: TokenLayout, stats: NormaliserStats) -> T
     g, ms = layout.patch_subbands, layout.matrix_slots
     vals, valid = [], []
     for name in layout.names[FeatureKind.MATRIX]:
-        h, m = _window(windows, name, slot_shape(name), torch.complex64)
-        h = torch.where(m, reg.normalise(name, h, stats), 0)[:, T - ms :]
-        m = m[:, T - ms :]
+        # only the last ms slots are tokenised: slice before checking and normalising
+        h, m = _window(windows, name, slot_shape(name), torch.complex64, last=ms)
+        h = torch.where(m, reg.normalise(name, h, stats), 0)
         # [B, ms, S/g, g, R, X] -> [B, ms, S/g, R, g, X]: a patch = g subbands of one rx
         shape6 = (B, ms, dims.max_subbands // g, g, dims.max_rx, dims.max_tx)
         h = h.reshape(shape6).transpose(3, 4)
         m = m.reshape(shape6).transpose(3, 4)
         re_im = torch.view_as_real(h.contiguous())  # [B, ms, S/g, R, g, X, 2]
         vals.append(re_im.reshape(B, -1, layout.patch_dim))
-        valid.append(m.unsqueeze(-1).expand(re_im.shape).reshape(B, -1, layout.patch_dim))
+        # the real and imaginary parts share their entry's validity (stack: one plain copy)
+        valid.append(torch.stack([m, m], -1).reshape(B, -1, layout.patch_dim))
     P = layout.patch_dim
     matrix = torch.cat(vals, 1) if vals else torch.zeros(B, 0, P)
     matrix_valid = torch.cat(valid, 1) if valid else torch.zeros(B, 0, P, dtype=torch.bool)
