@@ -104,7 +104,7 @@ def test_resuming_with_another_config_says_what_differs(
 
 
 def test_resume_without_saved_state_is_refused(tiny: Path, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="no .*train_state.pt"):
+    with pytest.raises(SystemExit, match=r"no .*train_state\.pt"):
         _pretrain(tiny, tmp_path / "fresh", "--steps", "4", "--resume")
 
 
