@@ -27,10 +27,13 @@ from typing import Any
 from xapp.decide.batcher import Batch, MicroBatcher
 from xapp.decide.predictor import Prediction, PredictionRequest, Predictor
 from xapp.e2.recommendation import Recommendation
+from xapp.errors import MalformedInput
 from xapp.grpc_service import RecommendationLog
 from xapp.ingest.bad_inputs import BadInputs
 from xapp.ingest.cells import CellContexts
-from xapp.ingest.pipeline import IndicationIngest, UeMeta
+from xapp.ingest.decode import KPM_RAN_FUNCTION_ID
+from xapp.ingest.kpm_worker import KpmWorker
+from xapp.ingest.pipeline import IndicationIngest, IndicationSource, UeMeta
 from xapp.ingest.windows import UeKey, UeWindowStore
 from xapp.policy import a1
 from xapp.policy.decision import DecisionPolicy
@@ -60,6 +63,9 @@ class RuntimeOptions:
             made a 10 ms classical search take 50 ms (measured, 64 UEs, 2 loaded cores);
             inline, ingest simply pauses for the few ms the batch takes.
         default_policy: the policy in force while no A1 instance exists (the controls').
+        kpm_in_process: decode E2SM-KPM indications in a worker process
+            (:mod:`xapp.ingest.kpm_worker`): pure-Python APER takes tens of ms per node
+            report, which on the event loop delays every CSI indication behind it.
     """
 
     xapp_name: str = "linkfm"
@@ -70,6 +76,7 @@ class RuntimeOptions:
     a1_query: bool = True
     predict_in_thread: bool = False
     default_policy: a1.LinkPolicy = field(default_factory=a1.LinkPolicy)
+    kpm_in_process: bool = True
 
 
 @dataclass(frozen=True)
@@ -168,7 +175,9 @@ class LinkFmApp:
         self.cycle_sinks: list[CycleSink] = []
         self.counters = AppCounters()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkfm-predict")
+        self.kpm_worker = KpmWorker() if self.options.kpm_in_process else None
         self._tasks: list[asyncio.Task[None]] = []
+        self._kpm_tasks: set[asyncio.Task[None]] = set()
         self._apply_policy()
 
     # --- life cycle ----------------------------------------------------------------------------
@@ -189,13 +198,16 @@ class LinkFmApp:
     async def stop(self) -> int:
         """Unsubscribe everything, stop the loops; returns the subscriptions deleted."""
         deleted = await self.subscriber.stop()
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._kpm_tasks]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
         self._executor.shutdown(wait=True, cancel_futures=True)
+        if self.kpm_worker is not None:
+            self.kpm_worker.close()
         return deleted
 
     async def on_subscription_notification(self, body: bytes) -> None:
@@ -220,6 +232,11 @@ class LinkFmApp:
             source = self.subscriber.source(msg.sub_id)
             if source is not None:
                 self.subscriber.seen(msg.sub_id)
+                if self.kpm_worker is not None and source.ran_function_id == KPM_RAN_FUNCTION_ID:
+                    task = asyncio.create_task(self._ingest_kpm(msg, source))
+                    self._kpm_tasks.add(task)
+                    task.add_done_callback(self._kpm_tasks.discard)
+                    return
             self.ingest.handle(msg, source)
             self.batcher.add(self.store.take_changed())
         elif msg.mtype == MessageType.LINKFM_RECOMMENDATION_ACK:
@@ -228,6 +245,15 @@ class LinkFmApp:
             await self._on_a1(msg)
         else:
             self.counters.unexpected_mtypes[msg.mtype] += 1
+
+    async def _ingest_kpm(self, msg: RmrMessage, source: IndicationSource) -> None:
+        assert self.kpm_worker is not None
+        try:
+            ues = await self.kpm_worker.decode(msg.payload)
+        except MalformedInput as exc:
+            self.ingest.refuse(exc, msg)
+            return
+        self.ingest.add_kpm(source, ues)
 
     async def _on_a1(self, msg: RmrMessage) -> None:
         try:

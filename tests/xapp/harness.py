@@ -39,6 +39,9 @@ N_UES = 4
 CSI_PERIOD_MS = 20
 KPM_PERIOD_MS = 100
 PREDICT_IN_THREAD = False
+# KPM decoded inline: a worker process per world costs seconds of start-up per test;
+# tests/xapp/test_kpm_worker.py runs the xApp with it.
+KPM_IN_PROCESS = False
 KPM_NAMES = ("DRB.UEThpDl", "L1M.SS-RSRP")
 CELL = csi.example_indication(n_ues=1).header.cell
 
@@ -155,7 +158,8 @@ class World:
 
 @contextlib.asynccontextmanager
 async def world(predictor: Predictor | None = None, kpm_period_ms: int = KPM_PERIOD_MS,
-                silence_periods: int = 5) -> AsyncIterator[World]:
+                silence_periods: int = 5,
+                kpm_in_process: bool = KPM_IN_PROCESS) -> AsyncIterator[World]:
     """Everything started and the node set up; the xApp is started by the caller's test
     through ``w.app.start()`` so that it can adjust the parts first."""
     ric = MiniRic(notify=NotifyPolicy(attempts=3, interval_s=0.05))
@@ -213,7 +217,8 @@ async def world(predictor: Predictor | None = None, kpm_period_ms: int = KPM_PER
         subscriber = Subscriber(SubmgrClient(ric.submgr_url, session), options)
         app = LinkFmApp(xapp_rmr, subscriber, predictor or ClassicalPredictor(),
                         RuntimeOptions(deadline_s=0.005, max_batch=64,
-                                       predict_in_thread=PREDICT_IN_THREAD))
+                                       predict_in_thread=PREDICT_IN_THREAD,
+                                       kpm_in_process=kpm_in_process))
         holder.append(app)
         try:
             yield World(ric, node, driver, consumer, mediator, app)

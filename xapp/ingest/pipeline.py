@@ -22,6 +22,7 @@ from xapp.ingest.cells import CellContexts
 from xapp.ingest.decode import (
     KPM_RAN_FUNCTION_ID,
     IngestError,
+    KpmUeValues,
     decode_csi,
     decode_kpm,
     decode_ric_indication,
@@ -92,9 +93,7 @@ class IndicationIngest:
                 raise IngestError("unknown_sub_id", f"sub_id {msg.sub_id} from {msg.meid!r}")
             indication = decode_ric_indication(msg.payload)
             if source.ran_function_id == KPM_RAN_FUNCTION_ID:
-                for ue in decode_kpm(indication):
-                    self.store.add_kpm(UeKey(source.meid, ue.ue_id), ue.values, now)
-                self.indications += 1
+                self.add_kpm(source, decode_kpm(indication), now)
                 return []
             if source.ran_function_id != self.csi_ran_function_id:
                 raise IngestError("unknown_ran_function", str(source.ran_function_id))
@@ -115,8 +114,20 @@ class IndicationIngest:
             self.reports += len(changed)
             return changed
         except MalformedInput as exc:
-            self.bad.record(exc, f"mtype {msg.mtype} sub_id {msg.sub_id} meid {msg.meid!r}")
+            self.refuse(exc, msg)
             return []
+
+    def add_kpm(self, source: IndicationSource, ues: list[KpmUeValues],
+                now: float | None = None) -> None:
+        """A decoded KPM indication's per-UE values, held for each UE's next slot."""
+        now = self._clock() if now is None else now
+        for ue in ues:
+            self.store.add_kpm(UeKey(source.meid, ue.ue_id), ue.values, now)
+        self.indications += 1
+
+    def refuse(self, exc: MalformedInput, msg: RmrMessage) -> None:
+        """Count an indication that could not be used."""
+        self.bad.record(exc, f"mtype {msg.mtype} sub_id {msg.sub_id} meid {msg.meid!r}")
 
     def expire(self) -> list[UeKey]:
         """Drop UEs silent for the store's inactivity time (and their metadata)."""
