@@ -39,7 +39,7 @@ from model.losses import supervised_loss
 from model.network import LinkFM
 from model.prototypes import BeamPrototypes
 from model.registry import NormaliserStats
-from model.trainer import Distributed, RunLog, loss_step, warmup_cosine
+from model.trainer import Distributed, RunLog, TrainForward, loss_step, warmup_cosine
 
 PROTOTYPE = "prototype"
 PROTOTYPES_FILE = "prototypes.safetensors"
@@ -192,6 +192,7 @@ def finetune(args: argparse.Namespace) -> int:
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=args.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, total, warmup))
     gen = torch.Generator().manual_seed(args.seed * 7919)
+    net = TrainForward(model, supervised=True, reconstruct=args.recon_weight > 0)
     best: dict[str, float] = {}
     history: list[dict[str, Any]] = []
     step = 0
@@ -201,7 +202,7 @@ def finetune(args: argparse.Namespace) -> int:
         order = epoch_order(len(labelled), args.seed, epoch)
         report: dict[str, float] = {}
         for b in batches(labelled, model.layout, stats, args.batch, order=order):
-            report = loss_step(model, model, b.tokens, opt, gen, targets=b.targets,
+            report = loss_step(net, model, b.tokens, opt, gen, targets=b.targets,
                                recon_weight=args.recon_weight, mask_ratio=args.mask_ratio,
                                params=params)
             sched.step()

@@ -46,8 +46,10 @@ from model.trainer import (
     STATE_FILE,
     Distributed,
     RunLog,
+    TrainForward,
     load_state,
     loss_step,
+    parameter_digest,
     save_state,
     warmup_cosine,
 )
@@ -193,7 +195,7 @@ def pretrain(args: argparse.Namespace) -> int:
         step = int(state["step"])
         if dist.world > 1:  # each rank continues its own mask stream
             gen.manual_seed(args.seed * 7919 + dist.rank + 104729 * step)
-    net = dist.wrap(model)
+    net = dist.wrap(TrainForward(model, supervised=False, reconstruct=True))
     log = RunLog(args.out, dist.is_main)
     log.write({"event": "start", "step": step, "total_steps": total, "steps_per_epoch": per_epoch,
                "train_windows": len(train), "val_windows": len(val), "world": dist.world,
@@ -234,7 +236,8 @@ def pretrain(args: argparse.Namespace) -> int:
             dist.barrier()
     bar.close()
     elapsed = time.perf_counter() - t_start
-    dist.say(f"done: step {step} loss {report.get('loss', float('nan')):.4f}")
+    dist.say(f"done: step {step} loss {report.get('loss', float('nan')):.4f} "
+             f"weights sha256 {parameter_digest(model)}")
     if dist.is_main:
         windows_s = (step - step0) * args.batch * dist.world / max(elapsed, 1e-9)
         summary = {"stage": "pretrain", "steps": step, "total_steps": total,

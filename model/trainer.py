@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -27,6 +28,7 @@ from model.checkpoint import load_checkpoint, save_checkpoint
 from model.losses import Targets, reconstruction_loss, supervised_loss
 from model.masking import MaskMode, pretraining_mask
 from model.network import LinkFM
+from model.outputs import LinkFMOutput, Reconstruction
 from model.registry import NormaliserStats
 from model.tokenize import TokenBatch
 
@@ -87,6 +89,16 @@ class Distributed:
         print(f"[rank {self.rank}/{self.world}] {msg}", file=stream or sys.stderr, flush=True)
 
 
+def parameter_digest(model: nn.Module) -> str:
+    """SHA-256 of every state-dict tensor's bytes, in key order: equal digests = equal weights
+    (how DDP ranks are checked to be in step)."""
+    h = hashlib.sha256()
+    for key, value in model.state_dict().items():
+        h.update(key.encode())
+        h.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def warmup_cosine(step: int, total: int, warmup: int, floor: float = 0.1) -> float:
     """LR multiplier: linear warm-up over ``warmup`` steps, then cosine decay to ``floor``."""
     if warmup > 0 and step < warmup:
@@ -99,6 +111,28 @@ def warmup_cosine(step: int, total: int, warmup: int, floor: float = 0.1) -> flo
 def draw_mode(gen: torch.Generator) -> MaskMode:
     modes = list(MaskMode)
     return modes[int(torch.randint(len(modes), (1,), generator=gen))]
+
+
+class TrainForward(nn.Module):
+    """The forward pass of a training step, returning only what its loss uses.
+
+    DistributedDataParallel finds the parameters a step leaves unused by walking back from
+    the forward's outputs; LinkFM always computes its heads, so returning them during
+    pretraining would make DDP wait for gradients that never come. This wrapper returns
+    ``(heads output or None, reconstruction or None)`` for the losses switched on.
+    """
+
+    def __init__(self, model: LinkFM, supervised: bool, reconstruct: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.supervised = supervised
+        self.reconstruct = reconstruct
+
+    def forward(
+        self, batch: TokenBatch, rank: torch.Tensor | None = None
+    ) -> tuple[LinkFMOutput | None, Reconstruction | None]:
+        out = self.model(batch, rank=rank, reconstruct=self.reconstruct)
+        return (out if self.supervised else None), out.recon
 
 
 def loss_step(
@@ -117,7 +151,8 @@ def loss_step(
     """One optimiser step; returns ``loss`` and its parts (``rec.<feature>``, ``sup.<task>``).
 
     Args:
-        net: what forward runs on (``model`` itself or its DDP wrapper).
+        net: a :class:`TrainForward` of ``model`` (or its DDP wrapper) whose switches match
+            ``targets is not None`` and ``recon_weight > 0``.
         model: the LinkFM (its layout, and the parameters to clip).
         gen: draws the mask mode (one per step) and the random mask.
         targets: labels; None trains the reconstruction only.
@@ -128,15 +163,16 @@ def loss_step(
     if recon_weight > 0:
         mode = draw_mode(gen)
         batch = batch.with_mask(pretraining_mask(batch, model.layout, gen, mode, mask_ratio))
-    out = net(batch, rank=None if targets is None else targets.rank, reconstruct=recon_weight > 0)
+    out, recon = net(batch, None if targets is None else targets.rank)
     loss = torch.zeros(())
     if recon_weight > 0:
-        assert out.recon is not None
-        rec, parts = reconstruction_loss(out.recon, batch, model.layout)
+        assert recon is not None, "TrainForward(reconstruct=True) is needed"
+        rec, parts = reconstruction_loss(recon, batch, model.layout)
         loss = loss + recon_weight * rec
         report |= {f"rec.{k}": v for k, v in parts.items()}
         report["reconstruction"] = float(rec.detach())
     if targets is not None:
+        assert out is not None, "TrainForward(supervised=True) is needed"
         sup, parts = supervised_loss(out, targets)
         loss = loss + sup
         report |= {f"sup.{k}": v for k, v in parts.items()}
