@@ -210,11 +210,13 @@ def finetune(args: argparse.Namespace) -> int:
             bar.update(1)
             bar.set_postfix(loss=f"{report['loss']:.3f}", refresh=False)
             if step % args.log_every == 0:
-                log.write({"event": "step", "step": step, "epoch": epoch, **report})
+                log.write({"event": "step", "step": step, "epoch": epoch,
+                           "elapsed_s": round(time.perf_counter() - t0, 2), **report})
             if step >= total:
                 break
         metrics = validate(model, val, stats, args.batch) if len(val) else {}
-        record = {"epoch": epoch, "step": step, "train_loss": report.get("loss"), **metrics}
+        record = {"epoch": epoch, "step": step, "train_loss": report.get("loss"),
+                  "elapsed_s": round(time.perf_counter() - t0, 2), **metrics}
         history.append(record)
         log.write({"event": "epoch", **record})
         bar.write(f"epoch {epoch}: " + ", ".join(

@@ -221,7 +221,8 @@ def pretrain(args: argparse.Namespace) -> int:
             bar.set_postfix(_postfix(report, float(sched.get_last_lr()[0])), refresh=False)
             if step % args.log_every == 0 or step == total:
                 log.write({"event": "step", "step": step, "epoch": epoch,
-                           "lr": float(sched.get_last_lr()[0]), **report})
+                           "lr": float(sched.get_last_lr()[0]),
+                           "elapsed_s": round(time.perf_counter() - t_start, 2), **report})
                 if not dist.is_main:
                     dist.say(f"step {step} loss {report['loss']:.4f}")
             if step % args.ckpt_every == 0 and step < total and dist.is_main:
@@ -232,6 +233,7 @@ def pretrain(args: argparse.Namespace) -> int:
             if len(val) and dist.is_main:
                 val_report = reconstruction_eval(model, val, stats, args.batch, args.seed)
                 log.write({"event": "epoch", "step": step, "epoch": epoch,
+                           "elapsed_s": round(time.perf_counter() - t_start, 2),
                            **{f"val.{k}": v for k, v in val_report.items()}})
             dist.barrier()
     bar.close()
