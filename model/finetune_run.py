@@ -141,7 +141,7 @@ def _few_per_beam(ws: WindowSet, shots: int, gen: torch.Generator) -> torch.Tens
 
 
 def finetune(args: argparse.Namespace) -> int:
-    from model.train_cli import setup_threads
+    from model.train_cli import family_list, setup_threads
 
     dist = Distributed()  # fine-tuning runs in one process
     setup_threads(args, dist)
@@ -150,7 +150,8 @@ def finetune(args: argparse.Namespace) -> int:
     horizons = [int(h) for h in str(args.horizons).split(",") if h.strip()]
     ws = load_windows(args.data, horizon_ms=horizons, n_slots=cfg.n_slots,
                       matrix_slots=cfg.matrix_slots, max_shards=args.max_shards,
-                      registry=model.registry, progress=not args.no_progress)
+                      families=family_list(args), registry=model.registry,
+                      progress=not args.no_progress)
     split_gen = torch.Generator().manual_seed(args.seed)
     train_idx, val_idx = split_by_ue(ws, args.val_fraction, split_gen)
     train = ws.subset(train_idx)

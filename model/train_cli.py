@@ -74,6 +74,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=float, default=0.05,
                    help="share of UEs held out for validation")
     p.add_argument("--max-shards", type=int, default=None, help="read at most this many shards")
+    p.add_argument("--families", default=None,
+                   help="only shards of these scenario families (comma-separated names)")
     p.add_argument("--log-every", type=int, default=20, help="steps between log records")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -120,6 +122,13 @@ def model_config(args: argparse.Namespace, base: LinkFMConfig | None = None) -> 
         if value is not None:
             data[key] = value
     return LinkFMConfig.from_dict(data)
+
+
+def family_list(args: argparse.Namespace) -> list[str] | None:
+    """--families as a list (None: every family)."""
+    if not args.families:
+        return None
+    return [f.strip() for f in str(args.families).split(",") if f.strip()]
 
 
 def setup_threads(args: argparse.Namespace, dist: Distributed) -> None:
@@ -171,7 +180,8 @@ def pretrain(args: argparse.Namespace) -> int:
     stats = stats_of(args.data[0], model.registry)
     ws = load_windows(args.data, horizon_ms=args.horizon, n_slots=cfg.n_slots,
                       matrix_slots=cfg.matrix_slots, max_shards=args.max_shards,
-                      registry=model.registry, progress=dist.is_main and not args.no_progress)
+                      families=family_list(args), registry=model.registry,
+                      progress=dist.is_main and not args.no_progress)
     split_gen = torch.Generator().manual_seed(args.seed)
     train_idx, val_idx = split_by_ue(ws, args.val_fraction, split_gen)
     train, val = ws.subset(train_idx), ws.subset(val_idx)

@@ -169,3 +169,13 @@ def test_finetune_from_a_missing_checkpoint_is_reported(
     rc = _finetune(tiny, tmp_path / "x", "--init", str(tmp_path / "nowhere"), "--mode", "full")
     assert rc == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_families_restrict_the_windows_used(tiny: Path, pretrained: Path,
+                                            tmp_path: Path) -> None:
+    out = tmp_path / "proto-8port"
+    assert _finetune(tiny, out, "--init", str(pretrained), "--mode", "prototype",
+                     "--families", "umi-8port") == 0
+    summary = load_checkpoint(out).eval_summary["finetune"]
+    one_shard = len(load_windows(tiny, n_slots=CFG.n_slots, families=["umi-8port"]))
+    assert summary["labelled_windows"] + summary["val_windows"] == 2 * one_shard  # 2 horizons
