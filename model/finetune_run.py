@@ -62,6 +62,9 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shots", type=int, default=None,
                    help="prototype mode: at most this many labelled windows per beam")
     p.add_argument("--val-max", type=int, default=8192, help="validation windows at most")
+    p.add_argument("--val-every", type=int, default=None,
+                   help="steps between validations (default: an epoch, at least 100 steps); "
+                        "the best-validated weights are kept")
 
 
 @torch.no_grad()
@@ -194,6 +197,7 @@ def finetune(args: argparse.Namespace) -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, total, warmup))
     gen = torch.Generator().manual_seed(args.seed * 7919)
     net = TrainForward(model, supervised=True, reconstruct=args.recon_weight > 0)
+    val_every = args.val_every or max(per_epoch, 100)
     best: dict[str, float] = {}
     history: list[dict[str, Any]] = []
     step = 0
@@ -201,7 +205,6 @@ def finetune(args: argparse.Namespace) -> int:
     bar = tqdm(total=total, desc=f"finetune {args.mode}", unit="step", disable=args.no_progress)
     for epoch in range(epochs):
         order = epoch_order(len(labelled), args.seed, epoch)
-        report: dict[str, float] = {}
         for b in batches(labelled, model.layout, stats, args.batch, order=order):
             report = loss_step(net, model, b.tokens, opt, gen, targets=b.targets,
                                recon_weight=args.recon_weight, mask_ratio=args.mask_ratio,
@@ -213,18 +216,21 @@ def finetune(args: argparse.Namespace) -> int:
             if step % args.log_every == 0:
                 log.write({"event": "step", "step": step, "epoch": epoch,
                            "elapsed_s": round(time.perf_counter() - t0, 2), **report})
+            if step % val_every == 0 or step == total:
+                metrics = validate(model, val, stats, args.batch) if len(val) else {}
+                record = {"step": step, "epoch": round(step / per_epoch, 3),
+                          "train_loss": report["loss"],
+                          "elapsed_s": round(time.perf_counter() - t0, 2), **metrics}
+                history.append(record)
+                log.write({"event": "validation", **record})
+                bar.write(f"step {step}: " + ", ".join(
+                    f"{k} {v:.4f}" for k, v in record.items() if k != "step"))
+                # no validation set: keep the latest
+                if not best or metrics.get("loss", 0.0) <= best.get("loss", 0.0):
+                    best = {"step": step, **metrics}
+                    _save(model, mode, stats, args.out, {"finetune": {**common, "best": best}})
             if step >= total:
                 break
-        metrics = validate(model, val, stats, args.batch) if len(val) else {}
-        record = {"epoch": epoch, "step": step, "train_loss": report.get("loss"),
-                  "elapsed_s": round(time.perf_counter() - t0, 2), **metrics}
-        history.append(record)
-        log.write({"event": "epoch", **record})
-        bar.write(f"epoch {epoch}: " + ", ".join(
-            f"{k} {v:.4f}" for k, v in record.items() if isinstance(v, float)))
-        if not best or metrics.get("loss", 0.0) < best["loss"]:
-            best = {"epoch": epoch, **metrics}
-            _save(model, mode, stats, args.out, {"finetune": {**common, "best": best}})
         if step >= total:
             break
     bar.close()
@@ -270,9 +276,9 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
         lines.append(f"  steps: {summary['steps']}, {summary['train_s']:.0f} s")
         best = summary.get("best") or {}
         if best:
-            lines.append(f"  best epoch {best['epoch']} on {summary['val_windows']:,} validation "
-                         "windows:")
+            lines.append(f"  best at step {best['step']} on {summary['val_windows']:,} "
+                         "validation windows:")
             lines.append("    " + ", ".join(f"{k} {v:.4f}" for k, v in best.items()
-                                           if k != "epoch"))
+                                           if k != "step"))
     lines.append(f"  checkpoint: {out}")
     print("\n".join(lines))

@@ -10,7 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from model.checkpoint import load_checkpoint
-from model.data import load_windows
+from model.data import load_windows, split_by_ue
+from model.finetune_run import validate
 from model.network import LinkFM, LinkFMConfig
 from model.train_cli import reconstruction_eval
 from tests.model.tiny_shards import write_tiny_dataset
@@ -149,19 +150,26 @@ def test_prototype_calibration_changes_no_weight(
     assert 0.0 <= summary["val"]["beam_top1"] <= 1.0
 
 
-def test_full_finetune_from_scratch_keeps_the_best_validation_epoch(
+def test_full_finetune_from_scratch_keeps_the_best_validated_weights(
         tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "scratch"
-    assert _finetune(tiny, out, "--scratch", "--mode", "full", "--epochs", "3",
-                     "--lr", "3e-3") == 0
-    summary = load_checkpoint(out, expected_config=CFG).eval_summary["finetune"]
+    assert _finetune(tiny, out, "--scratch", "--mode", "full", "--steps", "30",
+                     "--val-every", "10", "--lr", "3e-3") == 0
+    ck = load_checkpoint(out, expected_config=CFG)
+    summary = ck.eval_summary["finetune"]
     history = summary["history"]
-    assert [h["epoch"] for h in history] == [0, 1, 2]
+    assert [h["step"] for h in history] == [10, 20, 30]
     best = min(history, key=lambda h: h["loss"])
-    assert summary["best"]["epoch"] == best["epoch"]
+    assert summary["best"]["step"] == best["step"]
     for key in ("rank_acc", "pmi_acc", "beam_top1", "beam_top3", "cqi_mae", "se_mae"):
         assert key in summary["best"]
-    assert "best epoch" in capsys.readouterr().out
+    assert "best at step" in capsys.readouterr().out
+    # the saved weights are those validated best: validating them again gives that loss
+    ws = load_windows(tiny, horizon_ms=(5, 10), n_slots=CFG.n_slots,
+                      matrix_slots=CFG.matrix_slots)
+    _, val_idx = split_by_ue(ws, 0.25, torch.Generator().manual_seed(0))
+    again = validate(ck.model, ws.subset(val_idx), ck.stats, 64)
+    assert again["loss"] == pytest.approx(best["loss"], rel=1e-4)
 
 
 def test_finetune_from_a_missing_checkpoint_is_reported(
