@@ -97,10 +97,13 @@ async def test_a_telemetry_outage_neither_slows_decisions_nor_loses_what_was_buf
             "write_failures": at_up.write_failures,
         }
         dump("e2e-telemetry-outage", figures, artifacts_dir)
-        assert figures["decisions_per_s_during"] >= 0.3 * figures["decisions_per_s_before"]
+        # Loose bounds: with ~10 runnable processes on 2 cores, this process's CPU share
+        # alone moves the decision rate by 2x between 8 s windows (measured without an
+        # outage); a loop waiting on the database would stall for whole write timeouts.
+        assert figures["decisions_per_s_during"] >= 0.25 * figures["decisions_per_s_before"]
         assert figures["latency_p99_ms_during"] <= \
             5 * figures["latency_p99_ms_before"] + 50, figures
-        assert lag_during < 2.0, figures  # nothing waited on the database
+        assert lag_during < 3.0, figures  # nothing waited on the database
 
         # The queue was the buffer: it filled to its bound, and the rest was counted.
         assert at_up.failing and at_up.write_failures > at_down.write_failures
