@@ -192,7 +192,8 @@ async def push_routes(ctl_port: int, table: str) -> None:
 
 
 def xapp_settings(ric: MiniRic, runner: NodeRunner, victoria: VictoriaMetrics, workdir: Path,
-                  telemetry: dict[str, Any], rmr_ctl_port: int) -> Settings:
+                  telemetry: dict[str, Any], rmr_ctl_port: int,
+                  checkpoint: Path | None = None) -> Settings:
     """The xApp's settings for this loop: the controls of config-file.json's schema with
     the loop's nodes and ports, RMR from a seed route table, telemetry to ``victoria``."""
     routes = workdir / "xapp.rt"
@@ -203,7 +204,7 @@ def xapp_settings(ric: MiniRic, runner: NodeRunner, victoria: VictoriaMetrics, w
         "csi_report_period_ms": PERIOD_MS, "kpm_report_period_ms": KPM_PERIOD_MS,
         "request_csi_channel": True,  # the classical policy searches the channel estimate
         "subscription_silence_periods": SILENCE_PERIODS, "grpc_port": free_port(),
-        "model_checkpoint": str(workdir / "no-checkpoint"),
+        "model_checkpoint": str(checkpoint or workdir / "no-checkpoint"),
         "telemetry": {"flush_interval_ms": 200, "batch_size": 200,
                       "retry_backoff_initial_ms": 100, "retry_backoff_max_ms": 1000,
                       **telemetry}})
@@ -220,21 +221,23 @@ def xapp_settings(ric: MiniRic, runner: NodeRunner, victoria: VictoriaMetrics, w
 
 @contextlib.asynccontextmanager
 async def full_loop(victoria: VictoriaMetrics, workdir: Path, *, seed: int = 1,
-                    telemetry: dict[str, Any] | None = None,
-                    signals: bool = False) -> AsyncIterator[FullLoop]:
+                    telemetry: dict[str, Any] | None = None, signals: bool = False,
+                    checkpoint: Path | None = None) -> AsyncIterator[FullLoop]:
     """The running loop: the xApp subscribed (both service models active) and the cells
     stepping. ``telemetry``: overrides of ``controls.telemetry``. ``signals``: let ``serve``
-    install its SIGTERM/SIGINT handlers instead of passing it a stop event."""
+    install its SIGTERM/SIGINT handlers instead of passing it a stop event. ``checkpoint``:
+    a LinkFM checkpoint folder for the xApp to load (default: the classical policy)."""
     spec = SimSpec(cells=1, ues=N_UES, speed_kmh=60.0, period_ms=PERIOD_MS, seed=seed)
     ric = MiniRic(notify=NotifyPolicy(attempts=5, interval_s=0.2))
     await ric.start()
     runner = NodeRunner(spec.cell_configs(), ric.rmr_endpoint, realtime=True)
     await runner.start()
     ctl_port = free_port()
-    settings = xapp_settings(ric, runner, victoria, workdir, telemetry or {}, ctl_port)
+    settings = xapp_settings(ric, runner, victoria, workdir, telemetry or {}, ctl_port,
+                             checkpoint)
     loop = FullLoop(ric, runner, victoria, settings, spec, asyncio.Event(), ctl_port)
     loop.serve_task = asyncio.create_task(serve(
-        settings, backend="si95", http_host="127.0.0.1", classical=True,
+        settings, backend="si95", http_host="127.0.0.1", classical=checkpoint is None,
         stop=None if signals else loop.stop_event, on_started=loop.on_started))
     try:
         await asyncio.wait_for(loop.started.wait(), 60)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tests.e2e.conftest import FullLoop
 from tests.telemetry.victoria import Series
 from xapp.app import DecisionEvent
 from xapp.telemetry.points import cell_tag
@@ -89,3 +90,28 @@ def point_row(p: LinePoint) -> Row:
     return (t["e2_node"], t["cell"], t["model_version"], t["reason"], int(f["ue_id"]),
             int(f["rank"]), int(f["pmi_i11"]), int(f["pmi_i12"]), opt("pmi_i13"),
             int(f["pmi_i2"]), opt("beam"))
+
+
+async def assert_recommendations_read_back(loop: FullLoop) -> list[Series]:
+    """Pause the cells, let decisions and telemetry settle, then check that every decision
+    the xApp made was counted, sent as one point with the same facts, and stored with
+    every field, tag and timestamp; the cells run again afterwards. Returns what was
+    stored."""
+    await loop.pause()
+    try:
+        await loop.settle()
+        assert loop.telemetry.flush(timeout_s=20)
+        lines = points_of(loop.written_lines, "linkfm_recommendation")
+        # what the xApp decided == what it counted == what its writer sent
+        assert len(loop.decided) == loop.decisions == len(lines)
+        assert Counter(decision_row(d.event) for d in loop.decided) == \
+            Counter(point_row(p) for p in lines)
+        stored = loop.victoria.export('{__name__=~"linkfm_recommendation_.*"}',
+                                      samples=("linkfm_recommendation_ue_id", len(lines)))
+        # every field of every point, with its tags and timestamp, and nothing else
+        assert stored_samples(stored) == sent_samples(lines)
+        assert {tuple(sorted(s.tags)) for s in stored} == \
+            {("cell", "e2_node", "model_version", "reason", "xapp")}
+        return stored
+    finally:
+        loop.resume()

@@ -10,7 +10,6 @@ order and each leaves the loop running.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,8 +19,7 @@ from PIL import Image
 from tests.conftest import REPO_ROOT, running_victoria
 from tests.e2e.conftest import N_UES, XAPP_NAME, FullLoop, full_loop
 from tests.e2e.readback import (
-    decision_row,
-    point_row,
+    assert_recommendations_read_back,
     points_of,
     sent_samples,
     stored_samples,
@@ -78,27 +76,12 @@ async def test_the_node_scores_reports_made_with_the_xapps_recommendations(
 
 
 async def test_every_recommendation_is_read_back_from_victoria_metrics(loop: FullLoop) -> None:
-    await loop.pause()  # no more reports: the decisions and what telemetry holds settle
-    try:
-        await loop.settle()
-        assert loop.telemetry.flush(timeout_s=20)
-        lines = points_of(loop.written_lines, "linkfm_recommendation")
-        # what the xApp decided == what it counted == what its writer sent
-        assert len(loop.decided) == loop.decisions == len(lines)
-        assert Counter(decision_row(d.event) for d in loop.decided) == \
-            Counter(point_row(p) for p in lines)
-        stored = loop.victoria.export('{__name__=~"linkfm_recommendation_.*"}',
-                                      samples=("linkfm_recommendation_ue_id", len(lines)))
-        # every field of every point, with its tags and timestamp, and nothing else
-        assert stored_samples(stored) == sent_samples(lines)
-        [node] = loop.runner.nodes
-        assert {tuple(sorted(s.tags)) for s in stored} == \
-            {("cell", "e2_node", "model_version", "reason", "xapp")}
-        assert {(s.tags["xapp"], s.tags["e2_node"], s.tags["cell"], s.tags["model_version"])
-                for s in stored} == \
-            {(XAPP_NAME, node.meid, cell_tag(node.cell.cfg.cell_id), CLASSICAL_VERSION)}
-    finally:
-        loop.resume()
+    stored = await assert_recommendations_read_back(loop)
+    [node] = loop.runner.nodes
+    assert {(s.tags["xapp"], s.tags["e2_node"], s.tags["cell"], s.tags["model_version"])
+            for s in stored} == \
+        {(XAPP_NAME, node.meid, cell_tag(node.cell.cfg.cell_id), CLASSICAL_VERSION)}
+    assert any(s.name == "linkfm_recommendation_pmi_i2" for s in stored)
 
 
 async def test_the_scoreboard_is_read_back_per_cell(loop: FullLoop) -> None:
