@@ -119,7 +119,7 @@ def _read_shard(
                     t = _last_slots(sl[:, max(T - keep, 0) :], keep)
                 else:
                     t = sl[:]
-                pair.append(t)
+                pair.append(t.clone())  # own memory: the shard's file mapping can go
             inputs[name] = (pair[0], pair[1].bool())
         for h in horizons:
             for label in label_names:
@@ -128,12 +128,12 @@ def _read_shard(
                     raise DatasetError(
                         "no_horizon", f"{path}: no {key} (its horizons do not include {h} ms)"
                     )
-                labels[h][label] = f.get_tensor(key)
+                labels[h][label] = f.get_tensor(key).clone()
         for key in keys:
             if key.startswith("meta."):
-                meta[key[5:]] = f.get_tensor(key)
+                meta[key[5:]] = f.get_tensor(key).clone()
             elif key.startswith("legacy."):
-                legacy[key[7:]] = f.get_tensor(key)
+                legacy[key[7:]] = f.get_tensor(key).clone()
     if with_eval:  # shard-sized -> registry-padded, so shards of any antenna config stack
         for h in horizons:
             y = labels[h]
