@@ -280,15 +280,20 @@ class LinkFM(nn.Module):
         # categoricals [B, Nc] -> [B, Nc, dv] (each feature owns a slice of the table)
         c = self.cat_tok(b.categorical + self.cat_offset)
         x = torch.cat([s, v, m, c], 1)  # [B, N, dv]
-        # hide masked values behind their kind's [MASK]; zero unobserved ones
-        x = torch.where(b.masked[..., None], self.mask_emb[self.kind_id], x)
+        # hide masked values behind their kind's [MASK] (inference hides none); zero
+        # unobserved ones
+        if b.masked.any():
+            x = torch.where(b.masked[..., None], self.mask_emb[self.kind_id], x)
         x = torch.where(b.present[..., None], x, 0.0)
-        x = x + self.slot_emb(self.slot_id)  # [B, N, dv], same for every feature of a slot
-        f = self.feature_emb(self.feature_id).expand(x.shape[0], -1, -1)  # [B, N, d_fe]
-        x = torch.cat([x, f], -1)  # [B, N, d_model]
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1)  # [B, 1 + N, d_model]
-        out: torch.Tensor = self.drop(x)
-        return out
+        # written in place of two concatenations: one copy of [B, 1 + N, d_model] fewer
+        B, dv = x.shape[0], x.shape[2]
+        out = x.new_empty(B, 1 + x.shape[1], self.cfg.d_model)
+        out[:, :1] = self.cls_token  # CLS first
+        # value part [B, N, dv] + slot embedding, the same for every feature of a slot
+        out[:, 1:, :dv] = x + self.slot_emb(self.slot_id)
+        out[:, 1:, dv:] = self.feature_emb(self.feature_id)  # [N, d_fe], same across slots
+        dropped: torch.Tensor = self.drop(out)
+        return dropped
 
     def reconstruct(self, h: torch.Tensor) -> Reconstruction:
         """Final hidden tokens [B, N, d_model] (CLS dropped) -> per-kind reconstructions."""
@@ -346,6 +351,8 @@ class LinkFM(nn.Module):
         cls_parts: list[tuple[torch.Tensor, torch.Tensor]] = []
         exit_layer = torch.full((B,), self.cfg.n_layers, dtype=torch.long)
         sub, sub_rank = batch, rank
+        if exit_threshold <= 0:  # entropies are >= 0: no one can leave, skip the exit heads
+            exits = {}
         for i, block in enumerate(self.blocks, start=1):
             x = block(x, keep, cls_only=i == self.cfg.n_layers)
             if i not in exits:
