@@ -59,6 +59,9 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
                    help="weight of an extra masked-reconstruction term (0: none)")
     p.add_argument("--lora-rank", type=int, default=4)
     p.add_argument("--lora-alpha", type=float, default=8.0)
+    p.add_argument("--lora-heads", action="store_true",
+                   help="lora mode: also train the task heads (pretraining leaves them "
+                        "untrained, so adapters alone must work through random heads)")
     p.add_argument("--shots", type=int, default=None,
                    help="prototype mode: at most this many labelled windows per beam")
     p.add_argument("--val-max", type=int, default=8192, help="validation windows at most")
@@ -187,6 +190,11 @@ def finetune(args: argparse.Namespace) -> int:
 
     mode = FinetuneMode(args.mode)
     params = prepare_finetune(model, mode, args.lora_rank, args.lora_alpha)
+    if mode is FinetuneMode.LORA and args.lora_heads:
+        heads = [*model.heads.parameters(), *model.exit_heads.parameters()]
+        for p in heads:
+            p.requires_grad_(True)
+        params += heads
     common["trainable_parameters"] = sum(p.numel() for p in params)
     per_epoch = n_batches(len(labelled), args.batch)
     total = args.steps or max(1, round(args.epochs * per_epoch))

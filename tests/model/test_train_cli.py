@@ -134,6 +134,19 @@ def test_lora_trains_only_adapters_and_saves_them_merged(
     load_checkpoint(out, expected_config=CFG)
 
 
+def test_lora_heads_also_trains_the_task_heads(
+        tiny: Path, pretrained: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lora-heads"
+    assert _finetune(tiny, out, "--init", str(pretrained), "--mode", "lora", "--lora-heads",
+                     "--steps", "6") == 0
+    before, after = _weights(pretrained), _weights(out)
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(k.startswith("heads.") for k in changed)
+    assert all(k.startswith(("heads.", "exit_heads.")) or
+               (k.startswith("blocks.") and any(s in k for s in LORA_LINEARS))
+               for k in changed), changed
+
+
 def test_prototype_calibration_changes_no_weight(
         tiny: Path, pretrained: Path, tmp_path: Path) -> None:
     out = tmp_path / "proto"
