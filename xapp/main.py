@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -146,8 +147,9 @@ def _telemetry(app: LinkFmApp, settings: Settings) -> Any:
                              xapp=settings.xapp_name,
                              replica=str(settings.sharding.replica_index),
                              options=WriterOptions.from_controls(options)).start()
-    app.sinks.append(lambda e: writer.record_decision(
-        e.recommendation, e.latency_s, InputSummary(e.inputs.sinr_db, e.inputs.wideband_cqi)))
+    app.batch_sinks.append(lambda events: writer.record_decisions([
+        (e.recommendation, e.latency_s, InputSummary(e.inputs.sinr_db, e.inputs.wideband_cqi))
+        for e in events]))
     app.cycle_sinks.append(lambda c: writer.record_cycle(
         c.e2_node, c.model_version, c.sequence, c.batch_size, c.predict_s, c.latency_s))
     return writer
@@ -192,8 +194,8 @@ async def start_http_server(app: LinkFmApp, settings: Settings, host: str,
         bad_inputs=lambda: app.bad.counts, rmr=lambda: app.transport.counters,
         subscriptions=subscriptions,
         telemetry=(lambda: telemetry.stats) if telemetry is not None else None))
-    app.sinks.append(lambda event: metrics.observe_decision(event.recommendation,
-                                                            event.latency_s))
+    app.batch_sinks.append(lambda events: metrics.observe_decisions(
+        (e.recommendation, e.latency_s) for e in events))
     hooks = HttpHooks(
         ready_checks={"rmr": lambda: app.transport.is_ready,
                       "subscriptions": lambda: app.subscriber.all_active,
@@ -279,6 +281,10 @@ async def serve(settings: Settings, backend: str = "auto", http_host: str = "0.0
     watcher = _watch_config(app, settings)
     discovery = None if controls.e2_nodes else asyncio.create_task(
         _discovery(subscriber, session, settings))
+    # Everything long-lived exists now (codecs, model, servers): move it out of the cyclic
+    # collector's sight, so that a full collection no longer walks it in the middle of a
+    # decision cycle (pauses of tens of ms otherwise land in the latency's tail).
+    gc.freeze()
     await app.start()
     if on_started is not None:
         on_started(app, telemetry)

@@ -12,6 +12,7 @@ several xApps in one process do not collide):
 
 from __future__ import annotations
 
+from collections import Counter as CounterOf
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -131,6 +132,18 @@ class XappMetrics:
         for kind in kinds:
             self.decisions.labels(rec.e2_node, kind, reason).inc()
         self.decision_latency.observe(latency_s)
+
+    def observe_decisions(self, decisions: Iterable[tuple[Recommendation, float]]) -> None:
+        """:meth:`observe_decision` for a cycle's recommendations, counters summed first."""
+        counts: CounterOf[tuple[str, str, str]] = CounterOf()
+        for rec, latency_s in decisions:
+            reason = rec.reason.name.lower()
+            kinds = ("rank", "pmi") if rec.beam_index is None else ("rank", "pmi", "beam")
+            for kind in kinds:
+                counts[(rec.e2_node, kind, reason)] += 1
+            self.decision_latency.observe(latency_s)
+        for labels, n in counts.items():
+            self.decisions.labels(*labels).inc(n)
 
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""

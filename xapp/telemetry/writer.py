@@ -23,7 +23,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,18 +183,28 @@ class TelemetryWriter:
     def record_decision(self, rec: Recommendation, latency_s: float,
                         summary: InputSummary | None = None) -> None:
         """One recommendation sent; ``latency_s``: indication received -> sent (seconds)."""
+        self.record_decisions([(rec, latency_s, summary)])
+
+    def record_decisions(self, decisions: Sequence[tuple[Recommendation, float,
+                                                          InputSummary | None]]) -> None:
+        """A cycle's recommendations: what :meth:`record_decision` does for each, with one
+        clock reading and one lock round for the whole batch (the decision loop's cost)."""
         now = self._clock_ns()
-        summary = summary or InputSummary()
-        point = points.recommendation_point(rec, latency_s, summary, xapp=self._xapp,
-                                            time_ns=now)
-        self.recent.add_decision(rec, latency_s, summary, now / 1e9)
-        cell = points.cell_tag(rec.cell)
-        reason = rec.reason.name.lower()
-        kinds = ("rank", "pmi") if rec.beam_index is None else ("rank", "pmi", "beam")
-        with self._cond:
+        built = []
+        counts: Counter[_DecisionKey] = Counter()
+        for rec, latency_s, summary in decisions:
+            summary = summary or InputSummary()
+            built.append(points.recommendation_point(rec, latency_s, summary, xapp=self._xapp,
+                                                     time_ns=now))
+            self.recent.add_decision(rec, latency_s, summary, now / 1e9)
+            cell = points.cell_tag(rec.cell)
+            reason = rec.reason.name.lower()
+            kinds = ("rank", "pmi") if rec.beam_index is None else ("rank", "pmi", "beam")
             for kind in kinds:
-                self._decisions[(rec.model_version, rec.e2_node, cell, kind, reason)] += 1
-        self._offer(point)
+                counts[(rec.model_version, rec.e2_node, cell, kind, reason)] += 1
+        with self._cond:
+            self._decisions.update(counts)
+        self._offer_many(built)
 
     def record_cycle(self, e2_node: str, model_version: str, sequence: int, batch_size: int,
                      inference_s: float, latency_s: float) -> None:
@@ -251,18 +261,24 @@ class TelemetryWriter:
             self._clock_ns()))
 
     def _offer(self, point: Point) -> bool:
+        return self._offer_many([point]) == 1
+
+    def _offer_many(self, offered: Sequence[Point]) -> int:
+        """Queue what the bound allows (in order), count the rest as dropped; how many."""
         with self._cond:
-            if len(self._queue) >= self.options.queue_bound:
-                if not self._stats.dropped:
-                    log.warning("telemetry queue full (%d points): dropping new points",
-                                self.options.queue_bound)
-                self._stats = replace(self._stats, dropped=self._stats.dropped + 1)
-                return False
-            self._queue.append(point)
-            self._stats = replace(self._stats, accepted=self._stats.accepted + 1)
-            if len(self._queue) == self.options.batch_size:
+            room = max(self.options.queue_bound - len(self._queue), 0)
+            taken = offered[:room]
+            dropped = len(offered) - len(taken)
+            if dropped and not self._stats.dropped:
+                log.warning("telemetry queue full (%d points): dropping new points",
+                            self.options.queue_bound)
+            before = len(self._queue)
+            self._queue.extend(taken)
+            self._stats = replace(self._stats, accepted=self._stats.accepted + len(taken),
+                                  dropped=self._stats.dropped + dropped)
+            if before < self.options.batch_size <= len(self._queue):
                 self._cond.notify_all()
-            return True
+            return len(taken)
 
     # --- the writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
