@@ -11,12 +11,15 @@ them here would take a core the xApp needs).
 
 Runs as ``multiprocessing`` (spawn) target :func:`serve`, driven through a pipe:
 ``-> ("port", consumer_port)``, ``<- ("go", xapp_port, start_at_monotonic)``,
-``-> ("sent", stats)`` once the replay is over, ``<- ("stop",)``, ``-> ("received", n)``.
+``-> ("sent", stats)`` once the replay is over (frames it could not write because the
+xApp had fallen behind are counted as dropped, not queued), ``<- ("stop",)``,
+``-> ("received", n)``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
 import struct
 import time
@@ -50,8 +53,12 @@ async def _replay(port: int, plan: dict[str, Any], start_at: float) -> dict[str,
     kpm_every = max(1, round(plan["kpm_period_ms"] / plan["period_ms"])) if kpm else 0
     periods = max(1, round(plan["seconds"] / period_s))
     _, writer = await asyncio.open_connection("127.0.0.1", port)
+    # What RMR does when a receiver falls behind: the sender's buffer fills and messages
+    # are dropped. Here: a period is skipped while more than two periods' bytes wait
+    # in this process (the kernel's socket buffers hold a few MB more).
+    limit = 2 * sum(len(f) for f in csi_steps[0]) + sum(len(f) for f in kpm)
     lags: list[float] = []
-    frames = csi_frames = kpm_frames = 0
+    frames = csi_frames = kpm_frames = dropped = 0
     try:
         for k in range(periods):
             due = start_at + k * period_s
@@ -60,20 +67,26 @@ async def _replay(port: int, plan: dict[str, Any], start_at: float) -> dict[str,
                 await asyncio.sleep(wait)
             lags.append(time.monotonic() - due)
             batch = list(csi_steps[k % len(csi_steps)])
-            csi_frames += len(batch)
-            if kpm_every and k % kpm_every == kpm_every - 1:
+            kpm_due = bool(kpm_every and k % kpm_every == kpm_every - 1)
+            if kpm_due:
                 batch += kpm
-                kpm_frames += len(kpm)
+            if writer.transport.get_write_buffer_size() > limit:
+                dropped += len(batch)
+                continue
+            csi_frames += len(csi_steps[k % len(csi_steps)])
+            kpm_frames += len(kpm) if kpm_due else 0
             for frame in batch:
                 writer.write(stamp(frame, time.monotonic_ns(), frames))
                 frames += 1
-            await writer.drain()
         ended = time.monotonic()
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await asyncio.wait_for(writer.drain(), 5.0)
     finally:
         writer.close()
     lags.sort()
     return {"periods": periods, "frames": frames, "csi_frames": csi_frames,
-            "kpm_frames": kpm_frames, "started": start_at, "ended": ended,
+            "kpm_frames": kpm_frames, "dropped_frames": dropped, "started": start_at,
+            "ended": ended,
             "send_lag_p50_ms": 1e3 * lags[len(lags) // 2],
             "send_lag_max_ms": 1e3 * lags[-1]}
 

@@ -20,12 +20,15 @@ Figures per UE count, after a warm-up:
   ``DecisionEvent.latency_s`` and the xApp's own metrics report);
 - decisions/s against the offered reports/s, the frames still unprocessed when the replay
   ended (backlog) and whether the load was kept up with;
-- where the xApp's time went: perf_counter around the real calls (exclusive times, ms per
-  wall second and shares): rmr_receive (frame decoding), decode (E2AP, E2SM-CSI/KPM),
-  window (window store appends and batch gathering, incl. tokenize for the model), model
-  (the predictor), policy, encode (recommendation protobuf), rmr_send, telemetry (sinks),
-  ingest_other (the rest of ingest: contexts, report metadata); and process CPU seconds
-  per wall second (event loop, telemetry thread and torch threads together).
+- where the xApp's time went: perf_counter and thread CPU time around the real calls
+  (exclusive times): rmr_receive (frame decoding), decode (E2AP, E2SM-CSI, KPM when
+  inline), window (window store appends), ingest_other (the rest of ingest: contexts,
+  report metadata), tokenize (gathering the batch's windows, and the model's tokenizer),
+  model (the predictor), policy, encode (recommendation protobuf), rmr_send, telemetry
+  (the sinks); as wall ms per second and shares, and as event-loop CPU microseconds per
+  UE (ingest stages per report, decision stages per decision) with the CPU a report
+  period of the offered load needs. On a shared machine the CPU figures are the stable
+  ones; process CPU seconds per wall second says how much of a core the xApp got.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import math
 import multiprocessing
 import os
@@ -40,7 +44,7 @@ import pickle
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,8 +55,9 @@ from bench._timing import machine
 
 TARGET_P99_MS = 10.0
 TARGET_UES = 64
-CATEGORIES = ("rmr_receive", "decode", "window", "model", "policy", "encode", "rmr_send",
-              "telemetry", "ingest_other")
+INGEST_STAGES = ("rmr_receive", "decode", "window", "ingest_other")  # per UE report
+DECIDE_STAGES = ("tokenize", "model", "policy", "encode", "rmr_send", "telemetry")  # per decision
+CATEGORIES = INGEST_STAGES + DECIDE_STAGES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,45 +78,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "model/checkpoints/*, else the classical policy)")
     parser.add_argument("--deadline-ms", type=float, default=5.0, help="batch deadline")
     parser.add_argument("--max-batch", type=int, default=256, help="most UEs per batch")
+    parser.add_argument("--kpm-inline", action="store_true",
+                        help="decode KPM on the event loop (RuntimeOptions.kpm_in_process off)")
 
 
 # --- instrumentation ---------------------------------------------------------------------------
 @dataclass
 class Probe:
-    """Exclusive wall time per category of the wrapped calls (nested calls subtract)."""
+    """Exclusive time per category of the wrapped calls (nested calls subtract): wall
+    (``perf_counter``) and CPU of the calling thread (``thread_time``, which time slices
+    lost to other processes on a shared machine do not inflate)."""
 
     spent: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    cpu: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     calls: Counter[str] = field(default_factory=Counter)
-    _stack: list[float] = field(default_factory=list)
+    _stack: list[list[float]] = field(default_factory=list)
 
     def wrap(self, category: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
-            self._stack.append(0.0)
-            started = time.perf_counter()
+            self._stack.append([0.0, 0.0])
+            wall, cpu = time.perf_counter(), time.thread_time()
             try:
                 return fn(*args, **kwargs)
             finally:
-                elapsed = time.perf_counter() - started
-                inner = self._stack.pop()
-                self.spent[category] += elapsed - inner
+                wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+                inner_wall, inner_cpu = self._stack.pop()
+                self.spent[category] += wall - inner_wall
+                self.cpu[category] += cpu - inner_cpu
                 self.calls[category] += 1
                 if self._stack:
-                    self._stack[-1] += elapsed
+                    self._stack[-1][0] += wall
+                    self._stack[-1][1] += cpu
         return timed
 
     def wrap_async(self, category: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """For coroutines that rarely suspend (an RMR send on a cached connection)."""
         async def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.thread_time()
             try:
                 return await fn(*args, **kwargs)
             finally:
-                self.spent[category] += time.perf_counter() - started
+                self.spent[category] += time.perf_counter() - wall
+                self.cpu[category] += time.thread_time() - cpu
                 self.calls[category] += 1
         return timed
 
     def reset(self) -> None:
         self.spent.clear()
+        self.cpu.clear()
         self.calls.clear()
 
 
@@ -211,7 +225,7 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
     subscriber = Subscriber(_LoopbackSubmgr(sub_ids), options)  # type: ignore[arg-type]
     app = LinkFmApp(transport, subscriber, predictor, RuntimeOptions(
         deadline_s=args.deadline_ms / 1000, max_batch=args.max_batch, inactivity_s=60.0,
-        a1_query=False))
+        a1_query=False, kpm_in_process=not args.kpm_inline))
     writer = TelemetryWriter(FileSink(plan_dir / f"telemetry-{n_ues}.lp")).start()
     metrics = XappMetrics()
     probe = Probe()
@@ -230,14 +244,25 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
             if key_sent is not None:
                 from_send.append(done - key_sent)
 
-    def telemetry(e: DecisionEvent) -> None:  # what linkfm xapp attaches (xapp.main)
-        writer.record_decision(e.recommendation, e.latency_s,
-                               InputSummary(e.inputs.sinr_db, e.inputs.wideband_cqi))
-        metrics.observe_decision(e.recommendation, e.latency_s)
+    def telemetry(events: Sequence[DecisionEvent]) -> None:  # what xapp.main attaches
+        writer.record_decisions([(e.recommendation, e.latency_s,
+                                  InputSummary(e.inputs.sinr_db, e.inputs.wideband_cqi))
+                                 for e in events])
+        metrics.observe_decisions((e.recommendation, e.latency_s) for e in events)
 
-    app.sinks += [probe.wrap("telemetry", telemetry), record]
+    app.batch_sinks.append(probe.wrap("telemetry", telemetry))
+    app.sinks.append(record)
     app.cycle_sinks.append(probe.wrap("telemetry", lambda c: writer.record_cycle(
         c.e2_node, c.model_version, c.sequence, c.batch_size, c.predict_s, c.latency_s)))
+
+    pauses: list[tuple[int, float]] = []  # (generation, seconds) of collections measured
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        elif window_open[0] <= time.monotonic() < window_open[1]:
+            pauses.append((info["generation"], time.perf_counter() - gc_started[0]))
 
     handle = app.ingest.handle
 
@@ -259,14 +284,15 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
             patches.enter_context(patched(module, name,
                                           probe.wrap("decode", getattr(module, name))))
         patches.enter_context(patched(predictor_module, "tokenize",
-                                      probe.wrap("window", tokenize)))
+                                      probe.wrap("tokenize", tokenize)))
         patches.enter_context(patched(rec_codec, "encode_batch",
                                       probe.wrap("encode", rec_codec.encode_batch)))
         patches.enter_context(patched(FrameDecoder, "feed",
                                       probe.wrap("rmr_receive", FrameDecoder.feed)))
         app.ingest.handle = probe.wrap("ingest_other", ingest)  # type: ignore[method-assign]
-        for name in ("add_csi", "add_kpm", "windows"):
+        for name in ("add_csi", "add_csi_batch", "add_kpm"):
             setattr(app.store, name, probe.wrap("window", getattr(app.store, name)))
+        app.store.windows = probe.wrap("tokenize", app.store.windows)  # type: ignore[method-assign]
         app.predictor = _TimedPredictor(predictor, probe)
         app.decision.decide = probe.wrap("policy", app.decision.decide)  # type: ignore[method-assign]
         transport.send = probe.wrap_async("rmr_send", transport.send)  # type: ignore[method-assign]
@@ -284,6 +310,8 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
                 "newrt|start\n"
                 f"mse|{MessageType.LINKFM_RECOMMENDATION}|-1|127.0.0.1:{consumer_port}\n"
                 "newrt|end\n")
+            gc.freeze()  # as xapp.main.serve does before it starts the app
+            gc.callbacks.append(on_gc)
             await app.start()
             while not subscriber.all_active:
                 await asyncio.sleep(0.01)
@@ -294,9 +322,11 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
             await asyncio.sleep(max(0.0, window_open[0] - time.monotonic()))
             probe.reset()
             cpu0, wall0 = time.process_time(), time.monotonic()
+            reports0 = app.ingest.reports
             _, sent = await asyncio.to_thread(ours.recv)
             cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-            spent = dict(probe.spent)
+            spent, spent_cpu = dict(probe.spent), dict(probe.cpu)
+            reports = app.ingest.reports - reports0
             backlog = sent["frames"] - frames_handled[0]
             pending = app.batcher.pending
             drained = time.monotonic()
@@ -308,6 +338,8 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
             ours.send(("stop",))
             _, received = await asyncio.to_thread(ours.recv)
         finally:
+            with contextlib.suppress(ValueError):
+                gc.callbacks.remove(on_gc)
             node.join(timeout=10)
             if node.is_alive():
                 node.kill()
@@ -319,6 +351,10 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
     decisions_per_s = len(latencies) / seconds
     frames_per_period = sum(len(c.csi[0]) for c in cells)
     busy = sum(spent.values())
+    # Event-loop CPU per UE: ingest stages per report ingested, decision stages per decision
+    # (under overload one decision covers several reports of a UE).
+    per_ue = {c: round(1e6 * spent_cpu.get(c, 0.0) / max(
+        reports if c in INGEST_STAGES else len(latencies), 1), 1) for c in CATEGORIES}
     return {
         "ues": n_ues, "cells": len(cells), "measured_s": seconds,
         "latency_from_node_send": _percentiles_ms(from_send),
@@ -328,9 +364,11 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
         "offered_reports_per_s": offered,
         "backlog_frames_at_end": backlog, "pending_ues_at_end": pending,
         "drain_s": round(drain_s, 3),
-        "kept_up": backlog <= frames_per_period and decisions_per_s >= 0.95 * offered,
+        "kept_up": backlog <= frames_per_period and decisions_per_s >= 0.95 * offered
+        and not sent["dropped_frames"],
         "node": {"frames_sent": sent["frames"], "csi_frames": sent["csi_frames"],
                  "kpm_frames": sent["kpm_frames"],
+                 "frames_dropped_xapp_behind": sent["dropped_frames"],
                  "send_lag_p50_ms": round(sent["send_lag_p50_ms"], 3),
                  "send_lag_max_ms": round(sent["send_lag_max_ms"], 3),
                  "recommendation_batches_received": received},
@@ -338,10 +376,18 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
         "time_ms_per_s": {c: round(1e3 * spent.get(c, 0.0) / wall, 2) for c in CATEGORIES},
         "time_share": {c: round(spent.get(c, 0.0) / busy, 3) if busy else 0.0
                        for c in CATEGORIES},
+        "ue_reports_ingested": reports,
+        "cpu_us_per_ue": per_ue,
+        "cpu_ms_per_period_at_offered_load": round(n_ues * sum(per_ue.values()) / 1e3, 2),
+        "gc_pauses": {"count": len(pauses),
+                      "oldest_generation": sum(g == 2 for g, _ in pauses),
+                      "total_ms": round(1e3 * sum(p for _, p in pauses), 2),
+                      "max_ms": round(1e3 * max((p for _, p in pauses), default=0.0), 2)},
         "batches": app.batcher.counters.batches,
         "mean_batch": round(app.batcher.counters.items / max(app.batcher.counters.batches, 1),
                             1),
         "bad_inputs": app.bad.total,
+        "kpm_decoded_in_worker": app.kpm_worker.decoded if app.kpm_worker else 0,
         "telemetry": {"written": stats.written, "dropped": stats.dropped},
     }
 
@@ -392,6 +438,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "csi_period_ms": args.period_ms, "kpm_period_ms": args.kpm_period_ms,
         "ues_per_cell": UES_PER_CELL, "distinct_steps": steps, "warmup_s": warmup,
+        "batch_deadline_ms": args.deadline_ms, "max_batch": args.max_batch,
+        "kpm_decoding": "event loop" if args.kpm_inline else "worker process",
         "frame_build_s": round(build_s, 2),
         "csi_indication_bytes": len(cells[0].csi[0][0]),
         "target": {"p99_ms_below": TARGET_P99_MS, "ues": TARGET_UES,
