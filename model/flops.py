@@ -7,7 +7,8 @@ left out: it is memory-bound and not what a matmul peak measures.
 
 The inference pass (``exit_threshold`` a float) runs every block on every token except the
 last, which only updates the CLS token (keys and values still need every token); early-exit
-heads run at their layer and the final heads at the end.
+heads run at their layer when the threshold can let windows leave (> 0), the final heads at
+the end.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _heads_flops(cfg: LinkFMConfig) -> int:
 
 
 def analytic_flops(cfg: LinkFMConfig, layout: TokenLayout) -> dict[str, int]:
-    """FLOPs per window of the inference pass with no early exit, by part."""
+    """FLOPs per window of the inference pass with early exit off (threshold 0), by part."""
     D, dv = cfg.d_model, cfg.d_model - cfg.d_feature_emb
     hidden = cfg.mlp_ratio * D
     Ns, Nv, Nm, _ = layout.counts  # categoricals are table lookups: no FLOPs
@@ -78,7 +79,7 @@ def analytic_flops(cfg: LinkFMConfig, layout: TokenLayout) -> dict[str, int]:
     # last block: q/k/v for every token, but one query (CLS) and one row through the MLP
     cls_block = n * 2 * D * 3 * D + 2 * 2 * n * D + per_token_mlp
     encoder = (cfg.n_layers - 1) * full_block + cls_block
-    heads = (len(cfg.early_exit_layers) + 1) * _heads_flops(cfg)
+    heads = _heads_flops(cfg)  # exit heads are skipped when no one may leave
     return {
         "tokenizers": tokenizers,
         "encoder": encoder,
