@@ -241,7 +241,7 @@ def load_state(
     (``step``, ``extra``). The checkpoint must match ``model``'s config."""
     ck = load_checkpoint(folder, expected_config=model.cfg)
     model.load_state_dict(ck.model.state_dict())
-    state: dict[str, Any] = torch.load(folder / STATE_FILE, weights_only=False)
+    state: dict[str, Any] = torch.load(folder / STATE_FILE, weights_only=True)
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     gen.set_state(state["gen"])

@@ -79,7 +79,7 @@ def test_resume_continues_to_the_same_weights_as_one_run(tiny: Path, tmp_path: P
     one, two = tmp_path / "one", tmp_path / "two"
     assert _pretrain(tiny, one, "--steps", "8") == 0
     assert _pretrain(tiny, two, "--steps", "8", "--stop-after", "4") == 0
-    assert torch.load(two / "last" / "train_state.pt", weights_only=False)["step"] == 4
+    assert torch.load(two / "last" / "train_state.pt", weights_only=True)["step"] == 4
     assert _pretrain(tiny, two, "--steps", "8", "--resume") == 0
     starts = [r for r in _log(two) if r["event"] == "start"]
     assert [r["step"] for r in starts] == [0, 4]
@@ -87,8 +87,8 @@ def test_resume_continues_to_the_same_weights_as_one_run(tiny: Path, tmp_path: P
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    sa = torch.load(one / "last" / "train_state.pt", weights_only=False)
-    sb = torch.load(two / "last" / "train_state.pt", weights_only=False)
+    sa = torch.load(one / "last" / "train_state.pt", weights_only=True)
+    sb = torch.load(two / "last" / "train_state.pt", weights_only=True)
     assert sa["step"] == sb["step"] == 8
     for (ka, va), (kb, vb) in zip(sa["optimizer"]["state"].items(),
                                   sb["optimizer"]["state"].items(), strict=True):
