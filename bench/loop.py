@@ -43,14 +43,13 @@ import os
 import pickle
 import tempfile
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench._loop_frames import UES_PER_CELL, CellFrames, build_cell, csi_sub_id, kpm_sub_id
 from bench._loop_node import sent_at_ns
+from bench._loop_probe import Probe, patched
 from bench._timing import machine
 
 TARGET_P99_MS = 10.0
@@ -80,63 +79,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-batch", type=int, default=256, help="most UEs per batch")
     parser.add_argument("--kpm-inline", action="store_true",
                         help="decode KPM on the event loop (RuntimeOptions.kpm_in_process off)")
-
-
-# --- instrumentation ---------------------------------------------------------------------------
-@dataclass
-class Probe:
-    """Exclusive time per category of the wrapped calls (nested calls subtract): wall
-    (``perf_counter``) and CPU of the calling thread (``thread_time``, which time slices
-    lost to other processes on a shared machine do not inflate)."""
-
-    spent: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    cpu: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    calls: Counter[str] = field(default_factory=Counter)
-    _stack: list[list[float]] = field(default_factory=list)
-
-    def wrap(self, category: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            self._stack.append([0.0, 0.0])
-            wall, cpu = time.perf_counter(), time.thread_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-                inner_wall, inner_cpu = self._stack.pop()
-                self.spent[category] += wall - inner_wall
-                self.cpu[category] += cpu - inner_cpu
-                self.calls[category] += 1
-                if self._stack:
-                    self._stack[-1][0] += wall
-                    self._stack[-1][1] += cpu
-        return timed
-
-    def wrap_async(self, category: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """For coroutines that rarely suspend (an RMR send on a cached connection)."""
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            wall, cpu = time.perf_counter(), time.thread_time()
-            try:
-                return await fn(*args, **kwargs)
-            finally:
-                self.spent[category] += time.perf_counter() - wall
-                self.cpu[category] += time.thread_time() - cpu
-                self.calls[category] += 1
-        return timed
-
-    def reset(self) -> None:
-        self.spent.clear()
-        self.cpu.clear()
-        self.calls.clear()
-
-
-@contextlib.contextmanager
-def patched(target: object, name: str, value: object) -> Iterator[None]:
-    original = getattr(target, name)
-    setattr(target, name, value)
-    try:
-        yield
-    finally:
-        setattr(target, name, original)
 
 
 # --- the predictor -----------------------------------------------------------------------------
