@@ -304,30 +304,44 @@ def ar_predict(h: torch.Tensor, valid: torch.Tensor, steps: float, order: int = 
         [N, *entries] complex, the dtype of ``h``.
     """
     n, t = h.shape[:2]
-    if not 1 <= order < t:
-        raise ValueError(f"AR order must be in 1..{t - 1} for {t}-slot windows, got {order}")
     x = h.reshape(n, t, -1).to(torch.complex128)  # [N, T, E]
-    # lags[:, j, i] = x_{j + p - 1 - i}: the p previous values of target x_{j + p}
-    lags = torch.stack([x[:, order - 1 - i: t - 1 - i] for i in range(order)], -1)  # [N,T-p,E,p]
-    target = x[:, order:]  # [N, T-p, E]
-    usable = valid[:, order:].clone()
-    for i in range(order):
-        usable &= valid[:, order - 1 - i: t - 1 - i]
-    w = usable[:, :, None, None].to(lags.dtype)
-    gram = torch.einsum("ntei,ntej->nij", (lags * w).conj(), lags)  # [N, p, p]
-    rhs = torch.einsum("ntei,nte->ni", (lags * w).conj(), target)  # [N, p]
-    load = gram.diagonal(dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30) * ridge
-    eye = torch.eye(order, dtype=gram.dtype)
-    coef = torch.linalg.solve(gram + load[:, None, None] * eye, rhs[..., None])[..., 0]
+    pred = _ar_from_gram(x, _slot_gram(x), valid, t, steps, order, ridge)
+    return pred.to(h.dtype).reshape(n, *h.shape[2:])
+
+
+def _slot_gram(x: torch.Tensor) -> torch.Tensor:
+    """[N, T, E] -> [N, T, T]: ``g[s, u] = sum_e conj(x[s, e]) x[u, e]``. Every normal
+    equation of a pooled AR fit is a sum of these entries, so fits on any part of the window
+    cost O(T^2) once the window's gram is known."""
+    return x.conj() @ x.transpose(1, 2)
+
+
+def _ar_from_gram(x: torch.Tensor, gram: torch.Tensor, valid: torch.Tensor, end: int,
+                  steps: float, order: int, ridge: float) -> torch.Tensor:
+    """AR(order) fitted on slots ``0..end-1`` of x [N, T, E] (slot gram [N, T, T]) and used
+    to predict ``steps`` slots after slot ``end - 1``: [N, E] complex128."""
+    n = x.shape[0]
+    if not 1 <= order < end:
+        raise ValueError(f"AR order must be in 1..{end - 1} for {end}-slot windows, got {order}")
+    targets = torch.arange(order, end)  # [m] slots predicted from their p previous ones
+    lags = targets[:, None] - 1 - torch.arange(order)[None, :]  # [m, p]
+    usable = valid[:, targets] & valid[:, lags].all(-1)  # [N, m]
+    w = usable.to(gram.dtype)
+    # normal equations: sum over targets j of lag-products g[j-1-i, j-1-k] and g[j-1-i, j]
+    lhs = (gram[:, lags[:, :, None], lags[:, None, :]] * w[:, :, None, None]).sum(1)
+    rhs = (gram[:, lags, targets[:, None]] * w[:, :, None]).sum(1)  # [N, p]
+    load = lhs.diagonal(dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30) * ridge
+    eye = torch.eye(order, dtype=lhs.dtype)
+    coef = torch.linalg.solve(lhs + load[:, None, None] * eye, rhs[..., None])[..., 0]
     comp = torch.zeros(n, order, order, dtype=coef.dtype)  # companion matrix of the recursion
     comp[:, 0] = coef
     if order > 1:
         comp[:, 1:, :-1] = torch.eye(order - 1, dtype=coef.dtype)
-    state = x[:, -order:].flip(1)  # [N, p, E]: x_t, x_{t-1}, ...
-    pred = (_matrix_power(comp, steps) @ state)[:, 0]  # [N, E]
-    ok = usable.any(1) & valid[:, -order - 1:].all(1) & pred.isfinite().all(-1)
-    out = torch.where(ok[:, None], pred, x[:, -1])
-    return out.to(h.dtype).reshape(n, *h.shape[2:])
+    state = x[:, end - order:end].flip(1)  # [N, p, E]: x_{end-1}, x_{end-2}, ...
+    pred = (_matrix_power(comp, steps)[:, :1] @ state)[:, 0]  # [N, E]
+    ok = usable.any(1) & valid[:, max(0, end - order - 1):end].all(1)
+    ok &= pred.isfinite().all(-1)
+    return torch.where(ok[:, None], pred, x[:, end - 1])
 
 
 def _matrix_power(a: torch.Tensor, power: float) -> torch.Tensor:
@@ -368,24 +382,27 @@ def ar_predict_validated(h: torch.Tensor, valid: torch.Tensor, steps: float,
 
     Shapes as :func:`ar_predict`.
     """
-    t = h.shape[1]
+    n, t = h.shape[:2]
     k = max(1, math.ceil(steps))
     n_checks = max(1, min(n_checks, t - k - 1))
     shortest = t - k - n_checks + 1  # slots in the first validation fit
     orders = [p for p in range(1, max_order + 1) if p < shortest]
-    errors = torch.zeros(h.shape[0], 1 + len(orders))
-    for j in range(t - n_checks, t):  # validation target slot
-        past, target = h[:, :j - k + 1], h[:, j].flatten(1)
-        errors[:, 0] += (past[:, -1].flatten(1) - target).abs().square().sum(-1)
+    x = h.reshape(n, t, -1).to(torch.complex128)
+    gram = _slot_gram(x)
+    errors = torch.zeros(n, 1 + len(orders), dtype=torch.float64)
+    for j in range(t - n_checks, t):  # validation target slot, predicted from slots < j-k+1
+        end = j - k + 1
+        errors[:, 0] += (x[:, end - 1] - x[:, j]).abs().square().sum(-1)
         for c, p in enumerate(orders, start=1):
-            guess = ar_predict(past, valid[:, :j - k + 1], float(k), p).flatten(1)
-            errors[:, c] += (guess - target).abs().square().sum(-1)
+            guess = _ar_from_gram(x, gram, valid, end, float(k), p, AR_RIDGE)
+            errors[:, c] += (guess - x[:, j]).abs().square().sum(-1)
     best = errors.argmin(-1)  # [N] index into (hold, *orders)
-    out = h[:, -1].clone()
+    out = x[:, -1].clone()
     for c, p in enumerate(orders, start=1):
         rows = best == c
         if bool(rows.any()):
-            out[rows] = ar_predict(h[rows], valid[rows], steps, p)
+            out[rows] = _ar_from_gram(x[rows], gram[rows], valid[rows], t, steps, p, AR_RIDGE)
+    out = out.to(h.dtype).reshape(n, *h.shape[2:])
     return _keep_power(out, h, valid)
 
 

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("e2sim.dataset_cli", "write shards of UE windows with oracle labels for the model"),
     "xapp": ("xapp.main", "run the xApp until SIGTERM/SIGINT (config-file.json + environment)"),
     "train": ("model.train_cli", "pretrain or fine-tune LinkFM on dataset shards"),
+    "evaluate": ("model.evaluate_cli", "score a checkpoint against every baseline (JSON + PNGs)"),
 }
 
 

@@ -7,7 +7,7 @@ import cmath
 import pytest
 import torch
 
-from e2sim.csi import DftBeamGrid, TypeICodebook, select_csi
+from e2sim.csi import DftBeamGrid, TypeICodebook, beam_rsrp_db, select_csi
 from model import baselines as B
 
 T, SB, RX, TX = 8, 4, 2, 4
@@ -36,14 +36,14 @@ def samples_from_history(h: torch.Tensor, codebook: TypeICodebook, grid: DftBeam
     """LinkSamples whose every report is the search on that slot's channel h [N, T, ...]."""
     n, t = h.shape[:2]
     sel = select_csi(codebook, h)
-    beams = B.beam_rsrp_db(h, grid).argmax(-1)
+    beams = beam_rsrp_db(h, grid).argmax(-1)
     ri, pmi, beam = sel.ri, sel.pmi, beams
     last = legacy or (ri[:, -1], pmi[:, -1], beam[:, -1])
     return B.LinkSamples(
         codebook=codebook, grid=grid, report_period_ms=10.0, ri=ri, pmi=pmi, beam=beam,
         h_est=h, h_valid=torch.ones(n, t, dtype=torch.bool),
         sinr_db=torch.zeros(n) if sinr_db is None else sinr_db,
-        reported_rsrp=B.beam_rsrp_db(h[:, -1], grid),
+        reported_rsrp=beam_rsrp_db(h[:, -1], grid),
         legacy_ri=last[0], legacy_pmi=last[1], legacy_beam=last[2])
 
 
