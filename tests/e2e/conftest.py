@@ -240,7 +240,13 @@ async def full_loop(victoria: VictoriaMetrics, workdir: Path, *, seed: int = 1,
         settings, backend="si95", http_host="127.0.0.1", classical=checkpoint is None,
         stop=None if signals else loop.stop_event, on_started=loop.on_started))
     try:
-        await asyncio.wait_for(loop.started.wait(), 60)
+        started = asyncio.ensure_future(loop.started.wait())
+        await asyncio.wait({started, loop.serve_task}, timeout=60,
+                           return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if loop.serve_task.done():
+            raise AssertionError(f"serve returned {loop.serve_task.result()} at start-up")
+        assert loop.started.is_set(), "the xApp did not start within 60 s"
         loop.resume()
         await loop.wait_for(lambda: loop.app.subscriber.all_active, "active subscriptions")
         yield loop
