@@ -38,8 +38,10 @@ from e2sim.csi import (
     DftBeamGrid,
     TypeICodebook,
     beam_rsrp_db,
-    select_csi,
+    lookup_subband_se,
+    select_from_tables,
     subband_se_of,
+    subband_se_tables,
 )
 from xapp.e2.csi_types import (
     AntennaConfig,
@@ -138,15 +140,19 @@ class Cell:
         scoring = self.cfg.scoring and self._last is not None
         # One search over the UE estimates and (when scoring) the true channels together:
         # one call's fixed overhead instead of two.
+        # The per-precoder SE tables of the true channel also score the applied choices.
         both = torch.stack([snap.h_ue_est, snap.h_true]) if scoring else snap.h_ue_est[None]
-        sel = select_csi(self.codebook, both)
+        tables = subband_se_tables(self.codebook, both)
+        sel = select_from_tables(self.codebook, tables)
         rsrp = beam_rsrp_db(both, self.grid)
         csi = from_measurements(_take(sel, 0), rsrp[0], self.cfg.top_k_beams,
                                 self.cfg.cqi_table, self._noise_dbm, n_rx=both.shape[-2])
         lap("csi")
         scores = None
         if scoring:
-            scores, applied_rank, applied_sb_se = self._score(snap, _take(sel, 1), rsrp[1])
+            true_tables = {r: t[1] for r, t in tables.items()}
+            scores, applied_rank, applied_sb_se = self._score(true_tables, _take(sel, 1),
+                                                              rsrp[1])
         else:  # the gNB serves what was last reported (this report at the first step)
             legacy = self._last or csi
             applied_rank = legacy.ri
@@ -169,17 +175,17 @@ class Cell:
             cell_kpm_binned={WB_CQI_DIST: {k: float(v) for k, v in hist.items()}},
             definition=self.definition, scores=scores, snapshot=snap)
 
-    def _score(self, snap: ChannelSnapshot, oracle: CsiSelection, rsrp: torch.Tensor
-               ) -> tuple[StepScores, torch.Tensor, torch.Tensor]:
-        """Score the applied choices at this instant given the oracle search on the true
-        channel and the true beam RSRPs [n_ue, n_beams]; also return the applied ranks and
-        their per-subband SE on the true channel (for the scheduler)."""
+    def _score(self, true_tables: dict[int, torch.Tensor], oracle: CsiSelection,
+               rsrp: torch.Tensor) -> tuple[StepScores, torch.Tensor, torch.Tensor]:
+        """Score the applied choices at this instant given the SE of every precoder on the
+        true channel (`subband_se_tables`), the oracle search on it and the true beam RSRPs
+        [n_ue, n_beams]; also return the applied ranks and their per-subband SE on the true
+        channel (for the scheduler)."""
         last = self._last
         assert last is not None
         chosen = self.book.choices_at(self.time_ms, last.ri, last.pmi, last.best_beam)
-        h = snap.h_true
-        sb_legacy = subband_se_of(self.codebook, h, last.ri, last.pmi)
-        sb_xapp = subband_se_of(self.codebook, h, chosen.rank, chosen.pmi) \
+        sb_legacy = lookup_subband_se(true_tables, last.ri, last.pmi)
+        sb_xapp = lookup_subband_se(true_tables, chosen.rank, chosen.pmi) \
             if bool(chosen.from_recommendation.any()) else sb_legacy
         best_rsrp, best_beam = rsrp.max(-1)
 

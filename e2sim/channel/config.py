@@ -66,6 +66,11 @@ class ChannelConfig:
     anchor_spacing_m: float = 2.5
     anchors_per_segment: int = 8
     ues_per_sionna_call: int = 16
+    # A UE's next anchors are drawn once it would run out of them within this much
+    # simulated time, in a background thread when ``prefetch_anchors`` (the channels are
+    # the same either way; the thread only takes the draw off the report's critical path).
+    anchor_lookahead_s: float = 0.5
+    prefetch_anchors: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -88,6 +93,8 @@ class ChannelConfig:
             problems.append(f"speed_kmh={self.speed_kmh} must satisfy 0 < low <= high")
         if self.report_period_s <= 0 or self.anchor_spacing_m <= 0:
             problems.append("report_period_s and anchor_spacing_m must be positive")
+        if self.anchor_lookahead_s < 0:
+            problems.append(f"anchor_lookahead_s={self.anchor_lookahead_s} must be >= 0")
         if self.anchors_per_segment < 2 or self.ues_per_sionna_call < 1:
             problems.append("anchors_per_segment >= 2 and ues_per_sionna_call >= 1 required")
         if problems:

@@ -134,8 +134,8 @@ def with_estimation_error(h: torch.Tensor, est_snr_db: float,
 
     h: [n_ue, ...] complex64; the same shape comes back.
     """
-    power = h.abs().square().flatten(1).mean(dim=1)
+    per_ue = max(1, math.prod(h.shape[1:]))
+    power = torch.view_as_real(h).square().flatten(1).sum(dim=1) / per_ue
     sigma = torch.sqrt(power / 10.0 ** (est_snr_db / 10.0) / 2.0)
-    noise = torch.randn((*h.shape, 2), generator=gen)
-    err = torch.complex(noise[..., 0], noise[..., 1])
+    err = torch.view_as_complex(torch.randn((*h.shape, 2), generator=gen))
     return h + err * sigma.reshape(-1, *([1] * (h.dim() - 1)))

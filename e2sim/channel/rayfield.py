@@ -40,7 +40,7 @@ class RayField:
 
     def mean_power(self) -> torch.Tensor:
         """Local mean of |h|^2 per antenna pair (fading averaged out): [n] float32."""
-        return self.coef.abs().square().sum(dim=(2, 3)).mean(dim=1)
+        return torch.view_as_real(self.coef).square().sum(dim=(2, 3, 4)).mean(dim=1)
 
     def scaled(self, factor: torch.Tensor) -> RayField:
         """Amplitudes multiplied by ``factor`` [n] (real)."""

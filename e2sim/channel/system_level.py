@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sionna.phy
@@ -36,7 +37,7 @@ from sionna.phy.channel import gen_single_sector_topology
 from e2sim.channel.config import CELL_GEOMETRY, ChannelConfig
 from e2sim.channel.drop import ChannelDrop, TrueChannel
 from e2sim.channel.rayfield import RayField, crossfade, join_paths, pad_paths
-from e2sim.channel.sionna_lock import SIONNA_SEED_LOCK
+from e2sim.channel.sionna_lock import SIONNA_SEED_LOCK, own_generator
 from e2sim.channel.sionna_rays import system_level_fields, system_level_model
 
 # Paths per UE after padding: up to 20 clusters (UMa NLoS), 4 extra sub-clusters, 1 LoS ray.
@@ -62,12 +63,13 @@ class SystemLevelDrop(ChannelDrop):
         if not cfg.is_system_level:
             raise ValueError(f"{cfg.scenario!r} is link level: use LinkLevelDrop")
         super().__init__(cfg)
-        self._seeds_used = 0
-        # Cost accounting for benchmarks: Sionna calls that drew anchors, and their wall time.
+        # Cost accounting for benchmarks: Sionna calls, their time (in whichever thread
+        # drew them) and how long the stepping thread waited for draws it needed.
         self.segments_drawn = 0
         self.draw_seconds = 0.0
-        with SIONNA_SEED_LOCK:
-            self._reseed_sionna()
+        self.wait_seconds = 0.0
+        with SIONNA_SEED_LOCK:  # Sionna's UE drop reads the process-wide generator
+            sionna.phy.config.seed = cfg.seed % (2**31)
             ut_loc, bs_loc, _, bs_orient, _, indoor = gen_single_sector_topology(
                 1, cfg.n_ue, cfg.scenario, indoor_probability=cfg.indoor_probability)
         self._bs_loc = bs_loc[0, 0].float()
@@ -77,11 +79,20 @@ class SystemLevelDrop(ChannelDrop):
         self._power_scale = 10.0 ** ((cfg.tx_power_dbm - cfg.interference_plus_noise_dbm) / 10.0)
         n = cfg.n_ue
         self._queue: list[deque[_Anchor]] = [deque() for _ in range(n)]
+        # Draws submitted and not yet taken into the queues (oldest first), and how many
+        # anchors each UE has coming from them: decisions count both, so they never depend
+        # on how far the background thread has got.
+        self._pending: deque[_PendingDraw] = deque()
+        self._coming = [0] * n
+        self._executor = (ThreadPoolExecutor(1, thread_name_prefix="sionna-anchors")
+                          if cfg.prefetch_anchors else None)
         # The last anchor drawn on each track: the next one is one spacing further.
         self._track_end = ut_loc[0].float().clone()
         self._track_heading = self._heading.clone()
         self._first_anchor_pending = torch.ones(n, dtype=torch.bool)
         self._refill(list(range(n)))
+        for u in range(n):
+            self._take_anchors(u, 2)
         self._behind = [self._queue[u].popleft() for u in range(n)]
         self._ahead = [self._queue[u].popleft() for u in range(n)]
         # Behind and ahead anchors side by side: paths [0, _MAX_PATHS) and the rest.
@@ -95,6 +106,7 @@ class SystemLevelDrop(ChannelDrop):
         self._end_pathloss = torch.zeros(2, n)
         self._end_los = torch.zeros(2, n, dtype=torch.bool)
         self._update_ends(list(range(n)))
+        self._prefetch()
 
     def _move(self, dt_s: float) -> None:
         spacing = self.cfg.anchor_spacing_m
@@ -102,11 +114,9 @@ class SystemLevelDrop(ChannelDrop):
         while True:
             passing = torch.nonzero(self._along_m >= spacing).flatten().tolist()
             if not passing:
-                return
-            starving = [u for u in passing if not self._queue[u]]
-            if starving:
-                self._refill(starving)
+                break
             for u in passing:
+                self._take_anchors(u, 1)
                 self._behind[u] = self._ahead[u]
                 self._ahead[u] = self._queue[u].popleft()
                 self._along_m[u] -= spacing
@@ -116,6 +126,7 @@ class SystemLevelDrop(ChannelDrop):
             self._pair.put(index, pair)
             self._steering[index] = pair.steering(self.subband_freqs_hz)
             self._update_ends(passing)
+        self._prefetch()
 
     def _update_ends(self, ues: list[int]) -> None:
         for end, anchors in enumerate((self._behind, self._ahead)):
@@ -141,22 +152,49 @@ class SystemLevelDrop(ChannelDrop):
         return TrueChannel(h=h, snr_lin=snr, pathloss_db=pl[0] + (pl[1] - pl[0]) * frac,
                            position_m=pos[0] + (pos[1] - pos[0]) * frac[:, None], los=los)
 
-    def _refill(self, starving: list[int]) -> None:
-        """Draw ``anchors_per_segment`` anchors for ``starving`` UEs and for the UEs next
-        in line to run out, ``ues_per_sionna_call`` UEs per Sionna call."""
+    def _prefetch(self) -> None:
+        """Submit draws for the UEs whose anchors (queued or coming) would run out within
+        ``cfg.anchor_lookahead_s`` of simulated time."""
         cfg = self.cfg
-        eta = [(len(q) * cfg.anchor_spacing_m + 0.0) / float(v)
-               for q, v in zip(self._queue, self.speed_mps, strict=True)]
-        others = sorted((u for u in range(cfg.n_ue)
-                         if u not in starving and len(self._queue[u]) < cfg.anchors_per_segment),
+        left_m = [(len(q) + c + 1) * cfg.anchor_spacing_m - float(a)
+                  for q, c, a in zip(self._queue, self._coming, self._along_m, strict=True)]
+        eta = [m / float(v) for m, v in zip(left_m, self.speed_mps, strict=True)]
+        needy = sorted((u for u in range(cfg.n_ue) if eta[u] < cfg.anchor_lookahead_s),
+                       key=lambda u: eta[u])
+        if needy:
+            self._refill(needy, eta)
+
+    def _refill(self, needy: list[int], eta: list[float] | None = None) -> None:
+        """Submit ``anchors_per_segment`` anchors for ``needy`` UEs and for the UEs next in
+        line to run out (``eta``: seconds until each UE does), ``ues_per_sionna_call``
+        UEs per Sionna call."""
+        cfg = self.cfg
+        if eta is None:
+            eta = [(len(q) + c) * cfg.anchor_spacing_m / float(v) for q, c, v in
+                   zip(self._queue, self._coming, self.speed_mps, strict=True)]
+        chosen = set(needy)
+        others = sorted((u for u in range(cfg.n_ue) if u not in chosen
+                         and len(self._queue[u]) + self._coming[u] < cfg.anchors_per_segment),
                         key=lambda u: eta[u])
         per_call = cfg.ues_per_sionna_call
-        n_calls = math.ceil(len(starving) / per_call)
-        chosen = starving + others[: n_calls * per_call - len(starving)]
-        for start in range(0, len(chosen), per_call):
-            self._draw_segment(chosen[start:start + per_call])
+        n_calls = math.ceil(len(needy) / per_call)
+        ues = needy + others[: n_calls * per_call - len(needy)]
+        for start in range(0, len(ues), per_call):
+            self._submit(ues[start:start + per_call])
 
-    def _draw_segment(self, ues: list[int]) -> None:
+    def _take_anchors(self, u: int, count: int) -> None:
+        """Make sure UE ``u`` has ``count`` anchors queued, waiting for draws if needed."""
+        while len(self._queue[u]) < count:
+            if not self._pending:  # nothing coming (lookahead 0): draw for it now
+                self._refill([u])
+            started = time.perf_counter()
+            self._collect(self._pending.popleft())
+            self.wait_seconds += time.perf_counter() - started
+
+    def _submit(self, ues: list[int]) -> None:
+        """Lay out the next anchors of ``ues`` on their tracks and hand the Sionna call to
+        the background thread (or make it now). Call i draws from its own generator,
+        seeded by (cfg.seed, i), so the rays do not depend on threads or timing."""
         cfg = self.cfg
         k = cfg.anchors_per_segment
         positions, headings = [], []
@@ -165,27 +203,46 @@ class SystemLevelDrop(ChannelDrop):
                 self._step_track(u)
                 positions.append(self._track_end[u].clone())
                 headings.append(self._track_heading[u].clone())
+            self._coming[u] += k
+        generator = torch.Generator().manual_seed(
+            (cfg.seed * 1_000_003 + self.segments_drawn) % (2**63))
         self.segments_drawn += 1
+        job = (torch.stack(positions), torch.stack(headings),
+               self._indoor[ues].repeat_interleave(k), generator)
+        future: Future[_DrawnAnchors] = (self._executor.submit(self._draw, *job)
+                                         if self._executor is not None
+                                         else _done(self._draw(*job)))
+        self._pending.append(_PendingDraw(future, ues, positions))
+
+    def _draw(self, positions: torch.Tensor, headings: torch.Tensor, indoor: torch.Tensor,
+              generator: torch.Generator) -> _DrawnAnchors:
+        """One Sionna call (runs in the background thread when prefetching)."""
+        cfg = self.cfg
+        k = cfg.anchors_per_segment
         started = time.perf_counter()
-        with SIONNA_SEED_LOCK:
-            self._reseed_sionna()
+        with own_generator(self._model, generator):
             field, state = system_level_fields(
-                self._model, cfg, torch.stack(positions), self._bs_loc, self._bs_orient,
-                torch.stack(headings), self._indoor[ues].repeat_interleave(k),
-                torch.arange(len(ues)).repeat_interleave(k))
-        self.draw_seconds += time.perf_counter() - started
-        field = pad_paths(field, _MAX_PATHS, _RAYS)
+                self._model, cfg, positions, self._bs_loc, self._bs_orient, headings, indoor,
+                torch.arange(positions.shape[0] // k).repeat_interleave(k))
         power = field.mean_power() * self._power_scale
         soft = 1.0 / (1.0 + power / 10.0 ** (cfg.snr_cap_db / 10.0))  # snr -> 1/(1/snr+1/cap)
-        field = field.scaled(torch.sqrt(self._power_scale * soft))
-        snr = field.mean_power()
-        for i, u in enumerate(ues):
+        field = pad_paths(field.scaled(torch.sqrt(self._power_scale * soft)), _MAX_PATHS, _RAYS)
+        drawn = _DrawnAnchors(field, power * soft, state.los, state.pathloss_db)
+        self.draw_seconds += time.perf_counter() - started
+        return drawn
+
+    def _collect(self, pending: _PendingDraw) -> None:
+        """Queue the anchors of a submitted draw (waits for it)."""
+        drawn = pending.future.result()
+        k = self.cfg.anchors_per_segment
+        snr, los, loss = drawn.snr.tolist(), drawn.los.tolist(), drawn.pathloss_db.tolist()
+        for i, u in enumerate(pending.ues):
             for j in range(k):
                 row = i * k + j
                 self._queue[u].append(_Anchor(
-                    position=positions[row], field=field.take(torch.tensor([row])),
-                    snr_lin=float(snr[row]),
-                    los=bool(state.los[row]), pathloss_db=float(state.pathloss_db[row])))
+                    position=pending.positions[row], field=drawn.field.take(torch.tensor([row])),
+                    snr_lin=snr[row], los=bool(los[row]), pathloss_db=loss[row]))
+            self._coming[u] -= k
 
     def _step_track(self, u: int) -> None:
         """Advance the end of track ``u`` by one anchor spacing, U-turning at the edge."""
@@ -207,11 +264,28 @@ class SystemLevelDrop(ChannelDrop):
         off = (off + math.pi) % (2 * math.pi) - math.pi
         return r_min <= radius <= isd / math.sqrt(3.0) and abs(off) <= math.pi / 3
 
-    def _reseed_sionna(self) -> None:
-        # Sionna draws from a global generator; reseeding per call makes every call depend
-        # only on (seed, call number), whatever else runs in the process.
-        sionna.phy.config.seed = (self.cfg.seed * 100_003 + self._seeds_used) % (2**31)
-        self._seeds_used += 1
+
+@dataclass(frozen=True)
+class _DrawnAnchors:
+    """What one Sionna call gave for its anchors ([m] rows, UE-major)."""
+
+    field: RayField
+    snr: torch.Tensor
+    los: torch.Tensor
+    pathloss_db: torch.Tensor
+
+
+@dataclass(frozen=True)
+class _PendingDraw:
+    future: Future[_DrawnAnchors]
+    ues: list[int]
+    positions: list[torch.Tensor]
+
+
+def _done(value: _DrawnAnchors) -> Future[_DrawnAnchors]:
+    future: Future[_DrawnAnchors] = Future()
+    future.set_result(value)
+    return future
 
 
 def _stack(fields: list[RayField]) -> RayField:

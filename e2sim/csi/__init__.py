@@ -26,10 +26,14 @@ from e2sim.csi.report import UeCsi, compute_csi
 from e2sim.csi.selection import (
     CsiSelection,
     layer_sinr,
+    lookup_subband_se,
+    precoder_subband_se,
     se_of,
     select_csi,
+    select_from_tables,
     subband_se,
     subband_se_of,
+    subband_se_tables,
 )
 from e2sim.csi.svd import svd_precoder, svd_se
 
@@ -54,13 +58,17 @@ __all__ = [
     "differential_cqi",
     "effective_sinr",
     "layer_sinr",
+    "lookup_subband_se",
+    "precoder_subband_se",
     "se_of",
     "select_beams",
     "select_csi",
+    "select_from_tables",
     "sinr_thresholds_db",
     "subband_cqi_from_differential",
     "subband_se",
     "subband_se_of",
+    "subband_se_tables",
     "svd_precoder",
     "svd_se",
 ]

@@ -81,8 +81,12 @@ def beam_rsrp_db(h: torch.Tensor, grid: DftBeamGrid) -> torch.Tensor:
     """L1-RSRP of every beam: h [..., n_sb, n_rx, P] -> [..., n_beams] float32 dB."""
     if h.shape[-1] != grid.n_ports:
         raise ValueError(f"channel has {h.shape[-1]} ports, the beam grid {grid.n_ports}")
-    y = h @ grid.weights.to(h.device).T  # [..., n_sb, n_rx, n_beams]
-    power = y.abs().square().sum(-2).mean(-2)  # [..., n_beams]
+    # mean_k ||H_k w||^2 = w^H R w with R = mean_k H_k^H H_k: one P x P matrix per channel
+    # instead of the response of every beam on every subband and antenna.
+    rows = h.reshape(*h.shape[:-3], -1, h.shape[-1])  # [..., n_sb n_rx, P]
+    cov = (rows.mH @ rows) / h.shape[-3]  # [..., P, P]
+    w = grid.weights.to(device=h.device, dtype=cov.dtype)  # [n_beams, P]
+    power = (w.conj().T * (cov @ w.T)).sum(-2).real  # [..., n_beams]
     return 10.0 * torch.log10(power.clamp_min(1e-30))
 
 

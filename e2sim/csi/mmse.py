@@ -119,6 +119,25 @@ def log2_one_plus_sinr_entries(a: GramEntries) -> list[torch.Tensor]:
     return [-torch.log2(d.clamp(min=1e-30, max=1.0)) for d in inverse_diagonal(a)]
 
 
+def sum_log2_one_plus_sinr(a: GramEntries) -> torch.Tensor:
+    """``sum_l log2(1 + SINR_l)`` (the SE of one resource) from the Gram entries: [...].
+
+    Ranks 1 and 2 in closed form, which the search evaluates for every precoder:
+    ``log2(1 + A11)``, and with ``det = (1 + A11)(1 + A22) - |A21|^2 = det(I + A)``,
+    ``1 + SINR_1 = det / (1 + A22)``, ``1 + SINR_2 = det / (1 + A11)``, so the sum is
+    ``log2(det^2 / ((1 + A11)(1 + A22)))``; det is kept >= both diagonal terms (each SINR
+    >= 0, as the clamp in `log2_one_plus_sinr_entries`). Ranks 3, 4: the Cholesky route.
+    """
+    if a.rank == 1:
+        return torch.log2(1.0 + a.diag[0].clamp_min(0.0))
+    if a.rank == 2:
+        d1, d2 = 1.0 + a.diag[0], 1.0 + a.diag[1]
+        prod = d1 * d2
+        det = torch.maximum(prod - _abs2(a.lower[1, 0]), torch.maximum(d1, d2))
+        return torch.log2(det.square() / prod)
+    return torch.stack(log2_one_plus_sinr_entries(a)).sum(0)
+
+
 def log2_one_plus_sinr(gram: torch.Tensor) -> torch.Tensor:
     """``log2(1 + SINR_l)`` of the MMSE receiver from complex ``G^H G``: [..., r, r] -> [..., r]."""
     return torch.stack(log2_one_plus_sinr_entries(gram_from_matrix(gram)), dim=-1)

@@ -15,6 +15,12 @@ random. Every argmax here therefore takes the LOWEST index whose SE is within ``
 (relative) of the maximum, so equivalent channels get one canonical (RI, PMI) and training
 labels stay stable.
 
+How: one real GEMM gives ``G = H W`` for every precoder at once (`precoder_subband_se`),
+the Gram entries follow as elementwise real ops, and ranks 1-2 (what a 2-antenna UE
+searches) use the closed forms of `mmse.sum_log2_one_plus_sinr`. (Building the SE from
+the channel's response to the codebook's DFT beams instead was tried and measured slower:
+it saves GEMM work, which is cheap here, but not elementwise work, which dominates.)
+
 All functions take channels ``H: [..., n_sb, n_rx, n_tx]`` complex64 with any leading batch
 dims (UEs, time), and loop only over ranks and memory chunks, never over UEs or subbands.
 """
@@ -26,7 +32,7 @@ from dataclasses import dataclass
 import torch
 
 from e2sim.csi.codebook import TypeICodebook
-from e2sim.csi.mmse import gram_from_columns, log2_one_plus_sinr, log2_one_plus_sinr_entries
+from e2sim.csi.mmse import gram_from_columns, log2_one_plus_sinr, sum_log2_one_plus_sinr
 
 # Working-set bound per chunk of UEs. Smaller than memory requires: chunks that stay near
 # the CPU caches measured about 2x faster than 64 MB ones on the 8-port search.
@@ -129,9 +135,16 @@ def subband_se_of(codebook: TypeICodebook, h: torch.Tensor, rank: torch.Tensor |
     return out.reshape(*batch, n_sb)
 
 
-def _all_precoders_subband_se(h: torch.Tensor, w: torch.Tensor,
-                              chunk_bytes: int) -> torch.Tensor:
-    """Per-subband SE of every precoder: h [B, K, Nr, P], w [n, P, r] -> [B, K, n]."""
+def precoder_subband_se(h: torch.Tensor, w: torch.Tensor,
+                        chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> torch.Tensor:
+    """Per-subband SE of every precoder of any set, one product ``H W`` per precoder.
+
+    Args:
+        h: [B, K, n_rx, P] whitened channels; w: [n, P, r] precoders.
+
+    Returns:
+        [B, K, n] float32.
+    """
     b, k, n_rx, n_tx = h.shape
     n, _, r = w.shape
     if b == 0:
@@ -149,8 +162,8 @@ def _all_precoders_subband_se(h: torch.Tensor, w: torch.Tensor,
         h_real = h_real.reshape(-1, 2 * n_tx)
         # One real GEMM for all precoders: [2 (re, im), r, n, Nr, b' K].
         g = (w_real @ h_real.T).reshape(2, r, n, n_rx, -1)
-        capacity = log2_one_plus_sinr_entries(gram_from_columns(g[0], g[1], rx_dim=-2))
-        parts.append(torch.stack(capacity).sum(0).T.reshape(-1, k, n))
+        se = sum_log2_one_plus_sinr(gram_from_columns(g[0], g[1], rx_dim=-2))
+        parts.append(se.T.reshape(-1, k, n))
     return torch.cat(parts, dim=0)
 
 
@@ -163,6 +176,58 @@ def _real_precoder_rows(w: torch.Tensor) -> torch.Tensor:
     re_rows = torch.cat([wt.real, -wt.imag], dim=-1)
     im_rows = torch.cat([wt.imag, wt.real], dim=-1)
     return torch.stack([re_rows, im_rows]).reshape(-1, 2 * w.shape[1]).contiguous()
+
+
+def searched_ranks(codebook: TypeICodebook, h: torch.Tensor,
+                   max_rank: int | None = None) -> range:
+    """Ranks the search covers: 1..min(N_T, N_R, codebook.max_rank, max_rank)."""
+    if h.dim() < 3:
+        raise ValueError("channel must be [..., n_sb, n_rx, n_tx]")
+    if h.shape[-1] != codebook.n_ports:
+        raise ValueError(f"channel has {h.shape[-1]} transmit ports, codebook {codebook.n_ports}")
+    n_rx, n_tx = h.shape[-2:]
+    return range(1, min(n_tx, n_rx, codebook.max_rank, max_rank or codebook.max_rank) + 1)
+
+
+def subband_se_tables(codebook: TypeICodebook, h: torch.Tensor, max_rank: int | None = None,
+                      chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> dict[int, torch.Tensor]:
+    """Per-subband SE of every precoder at every searched rank (`searched_ranks`).
+
+    Args:
+        codebook, h, max_rank, chunk_bytes: as for :func:`select_csi`.
+
+    Returns:
+        rank -> [..., n_sb, n_pmi(rank)] float32, bit/s/Hz, flat PMI order. Look a choice
+        up with :func:`lookup_subband_se`.
+    """
+    ranks = searched_ranks(codebook, h, max_rank)
+    batch, (n_sb, n_rx, n_tx) = h.shape[:-3], h.shape[-3:]
+    flat = h.reshape(-1, n_sb, n_rx, n_tx).to(torch.complex64)
+    tables = {}
+    for r in ranks:
+        sb = precoder_subband_se(flat, codebook.precoders(r).to(h.device), chunk_bytes)
+        tables[r] = sb.reshape(*batch, n_sb, codebook.n_pmi(r))
+    return tables
+
+
+def lookup_subband_se(tables: dict[int, torch.Tensor], rank: torch.Tensor,
+                      pmi: torch.Tensor) -> torch.Tensor:
+    """The per-subband SE of choices (rank, pmi) [B] from tables of batch [B]: [B, n_sb].
+
+    Equals :func:`subband_se_of` on the channels the tables were computed from.
+    """
+    first = next(iter(tables.values()))
+    out = torch.zeros(first.shape[:-1], dtype=torch.float32, device=first.device)
+    for r in sorted(set(rank.tolist())):
+        if r not in tables:
+            raise ValueError(f"rank {r} was not searched (ranks {sorted(tables)})")
+        rows = (rank == r).nonzero().squeeze(-1)
+        table = tables[r][rows]  # [m, n_sb, n_pmi]
+        sel = pmi[rows]
+        if bool(((sel < 0) | (sel >= table.shape[-1])).any()):
+            raise ValueError(f"PMI index outside 0..{table.shape[-1] - 1} at rank {r}")
+        out[rows] = table.gather(2, sel[:, None, None].expand(-1, table.shape[1], 1))[..., 0]
+    return out
 
 
 def select_csi(codebook: TypeICodebook, h: torch.Tensor, max_rank: int | None = None,
@@ -179,20 +244,21 @@ def select_csi(codebook: TypeICodebook, h: torch.Tensor, max_rank: int | None = 
     Returns:
         a :class:`CsiSelection` with batch shape ``h.shape[:-3]``.
     """
-    if h.dim() < 3:
-        raise ValueError("channel must be [..., n_sb, n_rx, n_tx]")
-    if h.shape[-1] != codebook.n_ports:
-        raise ValueError(f"channel has {h.shape[-1]} transmit ports, codebook {codebook.n_ports}")
-    batch, (n_sb, n_rx, n_tx) = h.shape[:-3], h.shape[-3:]
-    top = min(n_tx, n_rx, codebook.max_rank, max_rank or codebook.max_rank)
-    flat = h.reshape(-1, n_sb, n_rx, n_tx).to(torch.complex64)
-    b = flat.shape[0]
-    dev = h.device
+    return select_from_tables(codebook, subband_se_tables(codebook, h, max_rank, chunk_bytes))
+
+
+def select_from_tables(codebook: TypeICodebook,
+                       tables: dict[int, torch.Tensor]) -> CsiSelection:
+    """The RI/PMI choice from :func:`subband_se_tables` (batch shape ``[...]`` kept)."""
+    first = next(iter(tables.values()))
+    batch, n_sb = first.shape[:-2], first.shape[-2]
+    dev = first.device
+    b = int(first[..., 0, 0].numel())
     se_rank = torch.full((b, codebook.max_rank), float("-inf"), device=dev)
     pmi_rank = torch.zeros(b, codebook.max_rank, dtype=torch.int64, device=dev)
     sb_rank = torch.zeros(b, codebook.max_rank, n_sb, device=dev)
-    for r in range(1, top + 1):
-        sb = _all_precoders_subband_se(flat, codebook.precoders(r).to(h.device), chunk_bytes)
+    for r, table in tables.items():
+        sb = table.reshape(b, n_sb, table.shape[-1])
         se = sb.mean(1)  # [B, n_pmi]
         best_pmi = _first_near_max(se)
         se_rank[:, r - 1] = se.gather(1, best_pmi[:, None])[:, 0]

@@ -8,12 +8,15 @@ together, one report period per :meth:`NodeRunner.tick`:
   cannot keep up, the runner runs behind and reports its lag instead of skipping);
 - ``realtime=False``: ticks follow each other as fast as the cells compute.
 
-Each cell steps in a worker thread (so RMR traffic keeps flowing), one cell at a time:
-the channel code seeds Sionna through its process-wide ``sionna.phy.config.seed`` before
-each draw. That reseed-and-draw now runs under ``e2sim.channel.sionna_lock`` (so stepping
-cells concurrently would stay deterministic), but the draws would still queue on that
-lock: per-drop generators are what would make parallel stepping pay. Torch runs one
-thread per step (more threads per step were measured 10-30x slower on a loaded machine).
+Each cell steps in a worker thread (so RMR traffic keeps flowing). With ``parallel=True``
+the cells of a tick step concurrently, each in its own thread: a cell's random draws come
+from its own generators (the UEs' estimation noise, and one generator per Sionna call of
+its channel drop, see ``e2sim.channel.sionna_lock``), so the reports are the same as when
+the cells step one at a time, and torch releases the GIL inside its kernels. That pays
+when cores are free; on a busy machine one cell at a time (the default) is as fast. Each
+drop also draws its next ray anchors in a background thread of its own (ChannelConfig's
+``prefetch_anchors``). Torch runs one intra-op thread per step (more threads per step were
+measured 10-30x slower on a loaded machine).
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class NodeRunner:
     ric_endpoint: str
     realtime: bool = True
     host: str = "127.0.0.1"
+    parallel: bool = False  # step the cells of a tick concurrently (module docstring)
     nodes: list[SimulatedNode] = field(default_factory=list)
     ticks: int = 0
     lag_ms: float = 0.0  # how far simulated time trails the wall clock (real time only)
@@ -145,7 +149,10 @@ class NodeRunner:
             if wait > 0:
                 await asyncio.sleep(wait)
             self.lag_ms = max(0.0, -wait * 1e3)
-        steps = [await node.step() for node in self.nodes]  # one at a time: see module doc
+        if self.parallel:
+            steps = list(await asyncio.gather(*(node.step() for node in self.nodes)))
+        else:
+            steps = [await node.step() for node in self.nodes]
         self.ticks += 1
         return steps
 

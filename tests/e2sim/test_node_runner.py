@@ -97,10 +97,12 @@ async def test_in_real_time_a_node_places_arrivals_within_the_current_period() -
         await ric.stop()
 
 
-async def reports_of(spec: SimSpec, ticks: int) -> list[list[tuple[CsiReport, ...]]]:
+async def reports_of(spec: SimSpec, ticks: int,
+                     parallel: bool = False) -> list[list[tuple[CsiReport, ...]]]:
     ric = MiniRic()
     await ric.start()
-    runner = NodeRunner(spec.cell_configs(), ric.rmr_endpoint, realtime=False)
+    runner = NodeRunner(spec.cell_configs(), ric.rmr_endpoint, realtime=False,
+                        parallel=parallel)
     try:
         await runner.start()
         return [[s.reports for s in await runner.tick()] for _ in range(ticks)]
@@ -116,3 +118,9 @@ async def test_several_cells_with_the_same_seed_give_the_same_reports_run_after_
     first = await reports_of(spec, 20)
     assert first == await reports_of(spec, 20)
     assert first[-1][0] != first[-1][1]  # the cells are not copies of each other
+
+
+async def test_cells_stepped_in_parallel_threads_report_what_they_report_one_at_a_time() -> None:
+    spec = SimSpec(cells=2, ues=3, scenario="umi", speed_kmh=120.0, seed=6,
+                   channel=ChannelConfig(anchors_per_segment=2))
+    assert await reports_of(spec, 20, parallel=True) == await reports_of(spec, 20)
