@@ -203,6 +203,7 @@ def pretrain(args: argparse.Namespace) -> int:
             raise SystemExit(f"--resume: no {last / STATE_FILE} to resume from")
         state = load_state(last, model, opt, sched, gen)
         step = int(state["step"])
+        stats = state["stats"]
         if dist.world > 1:  # each rank continues its own mask stream
             gen.manual_seed(args.seed * 7919 + dist.rank + 104729 * step)
     net = dist.wrap(TrainForward(model, supervised=False, reconstruct=True))

@@ -238,7 +238,8 @@ def load_state(
     gen: torch.Generator,
 ) -> dict[str, Any]:
     """Restore what :func:`save_state` wrote into live objects; returns the state dict
-    (``step``, ``extra``). The checkpoint must match ``model``'s config."""
+    (``step``, ``extra``, and ``stats``: the checkpoint's normaliser statistics, which the
+    resumed run must keep using). The checkpoint must match ``model``'s config."""
     ck = load_checkpoint(folder, expected_config=model.cfg)
     model.load_state_dict(ck.model.state_dict())
     state: dict[str, Any] = torch.load(folder / STATE_FILE, weights_only=True)
@@ -246,4 +247,5 @@ def load_state(
     scheduler.load_state_dict(state["scheduler"])
     gen.set_state(state["gen"])
     torch.set_rng_state(state["torch_rng"])
+    state["stats"] = ck.stats
     return state
