@@ -13,8 +13,9 @@ All on ``--threads`` intra-op threads (2 by default), in one run:
 - ``target``: 6,400 windows/s (one 64-UE cell every 10 ms) at >= 40 % of the peak, met or not;
 - ``sweep`` (``--sweep``): other configs, to show which would meet both halves of the target.
 
-Windows are synthetic (model.synthetic); the model is ``--checkpoint DIR``, else the newest
-checkpoint under model/checkpoints/, else a fresh default config (``--fresh`` forces that).
+Windows are synthetic (model.synthetic) or, with ``--data DIR``, rows of dataset shards; the
+model is ``--checkpoint DIR``, else the newest checkpoint under model/checkpoints/, else a
+fresh default config (``--fresh`` forces that).
 On a shared machine the median counts other people's work: ``*_best`` figures (the fastest
 pass) estimate dedicated cores. Both are reported, with the load average before and after.
 """
@@ -38,6 +39,7 @@ from tqdm import tqdm
 import model as model_package
 from bench._timing import machine, percentiles
 from model.checkpoint import load_checkpoint
+from model.data import WindowSet, load_windows, stats_of
 from model.flops import analytic_flops, counted_flops
 from model.network import LinkFM, LinkFMConfig
 from model.quantize import quantize_int8
@@ -59,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="checkpoint folder (default: newest under model/checkpoints/)")
     parser.add_argument("--fresh", action="store_true",
                         help="benchmark a fresh default-config model, ignoring checkpoints")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="time windows of this dataset folder (default: synthetic ones)")
+    parser.add_argument("--data-shards", type=int, default=2, help="shards read from --data")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256],
                         help="windows per forward pass")
     parser.add_argument("--thresholds", type=float, nargs="+", default=None,
@@ -163,12 +168,39 @@ def load_model(checkpoint: Path | None, fresh: bool) -> tuple[LinkFM, Normaliser
     return ckpt.model.eval(), ckpt.stats, str(path)
 
 
-def make_tokens(model: LinkFM, batch: int, stats: NormaliserStats | None,
-                seed: int = 0) -> tuple[Windows, NormaliserStats, TokenBatch]:
-    gen = torch.Generator().manual_seed(seed)
-    windows, _ = synthetic_windows(model.registry, batch, model.cfg.n_slots, gen)
-    stats = stats or model.registry.fit_stats(windows)
-    return windows, stats, tokenize(windows, model.layout, stats)
+class WindowSource:
+    """Windows to time: synthetic ones (model.synthetic), or rows of dataset shards.
+
+    Args:
+        net: the model (its registry, slots and matrix slots shape the windows).
+        stats: normaliser statistics (a checkpoint's); None: the dataset's, or fitted on
+            each synthetic draw.
+        data: a dataset folder (``linkfm dataset``); None: synthetic windows.
+        max_shards: shards read from ``data``.
+    """
+
+    def __init__(self, net: LinkFM, stats: NormaliserStats | None, data: Path | None = None,
+                 max_shards: int = 2) -> None:
+        self.net, self.stats = net, stats
+        self.rows: WindowSet | None = None
+        self.name = "synthetic (model.synthetic)"
+        if data is not None:
+            cfg = net.cfg
+            self.rows = load_windows(data, n_slots=cfg.n_slots, matrix_slots=cfg.matrix_slots,
+                                     max_shards=max_shards, registry=net.registry)
+            self.stats = stats or stats_of(data, net.registry)
+            self.name = f"{data} ({max_shards} shards, {len(self.rows)} windows)"
+
+    def draw(self, batch: int, seed: int = 0) -> tuple[Windows, NormaliserStats, TokenBatch]:
+        """``batch`` windows (a fixed draw per seed), their statistics and tokens."""
+        gen = torch.Generator().manual_seed(seed)
+        if self.rows is None:
+            windows = synthetic_windows(self.net.registry, batch, self.net.cfg.n_slots, gen)[0]
+        else:  # with replacement: a small dataset still fills a large batch
+            idx = torch.randint(0, len(self.rows), (batch,), generator=gen)
+            windows = self.rows.windows_at(idx)
+        stats = self.stats or self.net.registry.fit_stats(windows)
+        return windows, stats, tokenize(windows, self.net.layout, stats)
 
 
 def agreement(a: LinkFM, b: LinkFM, tokens: TokenBatch, a_threshold: float = 0.0,
@@ -256,7 +288,7 @@ def sweep_section(seconds: float, peak: float) -> list[dict[str, Any]]:
     for i, change in enumerate(SWEEP):
         torch.manual_seed(0)
         net = LinkFM(replace(LinkFMConfig(), **change)).eval()
-        tb = make_tokens(net, TARGET_BATCH, None)[2]
+        tb = WindowSource(net, None).draw(TARGET_BATCH)[2]
         nets.append((net, tb))
         fns[str(i)] = partial(net, tb, exit_threshold=0.0)
     with torch.inference_mode():
@@ -303,7 +335,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     seconds = 0.1 if args.quick else args.seconds
     min_calls = 3 if args.quick else 10
     load_before = os.getloadavg()
-    net, stats, source = load_model(args.checkpoint, args.fresh)
+    net, stats, model_source = load_model(args.checkpoint, args.fresh)
     q = quantize_int8(net)
     cfg, n_tokens = net.cfg, net.layout.n_tokens + 1
     batches = sorted(set(args.batches))
@@ -314,7 +346,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     peak_gflops = peak["best_gflops"]
     progress.update()
 
-    probe = make_tokens(net, 256, stats, seed=1)[2]
+    source = WindowSource(net, stats, args.data, 1 if args.quick else args.data_shards)
+    probe = source.draw(256, seed=1)[2]
     counted, by_op = counted_flops(net, probe)
     analytic = analytic_flops(cfg, net.layout)
     flops = {"counted": counted, "analytic": analytic["total"],
@@ -328,7 +361,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     tok: dict[str, Any] = {}
     exits: list[dict[str, Any]] = []
     for batch in batches:
-        windows, st, tb = make_tokens(net, batch, stats, seed=batch)
+        windows, st, tb = source.draw(batch, seed=batch)
         fns: dict[str, Callable[[], Any]] = {
             "float32": partial(net, tb, exit_threshold=0.0),
             "int8": partial(q, tb, exit_threshold=0.0),
@@ -362,8 +395,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "quick": bool(args.quick),
         "threads": args.threads,
         "machine": {**machine(), "load_avg_before": [round(x, 2) for x in load_before]},
-        "model": {"source": source, "config": cfg.to_dict(), "parameters": net.num_parameters(),
-                  "tokens_per_window": n_tokens},
+        "model": {"source": model_source, "config": cfg.to_dict(),
+                  "parameters": net.num_parameters(), "tokens_per_window": n_tokens},
+        "windows": source.name,
         "matmul_peak": peak,
         "flops_per_window": flops,
         "float32": float32,

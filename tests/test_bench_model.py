@@ -147,3 +147,16 @@ def test_early_exit_with_a_zero_threshold_stops_no_one() -> None:
         out = model(_tokens(model, 32), exit_threshold=0.0)
     assert out.exit_layer is not None
     assert out.exit_layer.tolist() == [TINY.n_layers] * 32
+
+
+def test_bench_times_dataset_windows_when_given(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.model.tiny_shards import TINY_FAMILIES, write_tiny_dataset
+
+    data = write_tiny_dataset(tmp_path / "data", families=TINY_FAMILIES[:1])
+    assert cli.main(["bench", "model", "--quick", "--fresh", "--threads", "1", "--data",
+                     str(data), "--batches", "8", "--thresholds", "inf"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["windows"].startswith(str(data))
+    assert result["float32"]["8"]["windows_per_s"] > 0
+    assert result["early_exit"]["thresholds"][0]["early_exit_share"] == 1.0
