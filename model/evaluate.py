@@ -43,12 +43,14 @@ from model.baselines import (
 )
 from model.eval_metrics import Scored, beam_hit, rsrp_loss_db, top_k_hit
 from model.network import LinkFM
+from model.outputs import HeadOutputs, LinkFMOutput
 from model.pmi_space import PMI_PARTS
 from model.registry import NormaliserStats
-from model.tokenize import Windows, tokenize
+from model.tokenize import TokenBatch, Windows, tokenize
 
 HEADLINE = ("test", 10.0)  # the scope of auxiliary runs: (split, horizon_ms)
 BATCH = 512
+EXIT_TIMING_WINDOWS = 2048  # windows timed per early-exit threshold
 
 
 @dataclass
@@ -64,6 +66,15 @@ class ModelRun:
     windows: dict[tuple[str, float], int] = field(default_factory=dict)
     exited_early: dict[tuple[str, float], int] = field(default_factory=dict)
     invalid_pmi: int = 0
+    # Early-exit sweep (headline scope): decisions come from one full pass per batch (every
+    # exit's heads), speed from timing the inference pass on the first windows.
+    exit_sweep: tuple[float, ...] = ()
+    sweep_seconds: dict[float, float] = field(default_factory=dict)  # threshold -> seconds
+    sweep_timed_windows: int = 0
+    sweep_early: dict[float, int] = field(default_factory=dict)  # threshold -> early exits
+
+    def sweep_name(self, threshold: float) -> str:
+        return f"{self.name}-exit-{threshold:g}"
 
 
 @dataclass
@@ -146,10 +157,13 @@ def _last_slots(x: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def model_choice(run: ModelRun, windows: Windows, codebook: TypeICodebook, n_beams: int,
-                 key: tuple[str, float]) -> Choice:
-    """The model's decisions on ``windows`` (batched), timing the forward passes."""
+                 key: tuple[str, float], sweep: bool = False
+                 ) -> tuple[Choice, dict[float, Choice]]:
+    """The model's decisions on ``windows`` (batched, forward passes timed) and, with
+    ``sweep``, the decisions at each of ``run.exit_sweep``'s thresholds."""
     n = next(iter(windows.values()))[0].shape[0]
     parts: list[dict[str, torch.Tensor]] = []
+    swept: dict[float, list[dict[str, torch.Tensor]]] = {t: [] for t in run.exit_sweep}
     with torch.inference_mode():
         for start in range(0, n, BATCH):
             sub = {k: (v[start:start + BATCH], m[start:start + BATCH])
@@ -158,21 +172,69 @@ def model_choice(run: ModelRun, windows: Windows, codebook: TypeICodebook, n_bea
             t0 = time.perf_counter()
             out = run.model(tokens, exit_threshold=run.exit_threshold)
             run.seconds[key] = run.seconds.get(key, 0.0) + time.perf_counter() - t0
-            h = out.heads
             assert out.exit_layer is not None
-            parts.append({
-                "rank_probs": h.rank_logits.float().softmax(-1),
-                "ri": h.pmi_rank,
-                **{p: h.pmi_logits[p].argmax(-1) for p in PMI_PARTS},
-                "beam_probs": h.beam_logits[:, :n_beams].float().softmax(-1),
-                "early": out.exit_layer < run.model.cfg.n_layers,
-            })
+            parts.append(_decide(out.heads, out.exit_layer < run.model.cfg.n_layers, n_beams))
+            if sweep and run.exit_sweep:
+                full = run.model(tokens, exit_threshold=None, reconstruct=False)
+                for t in run.exit_sweep:
+                    swept[t].append(_decide(*_exit_at(full, t), n_beams=n_beams))
+                _time_exits(run, tokens)
+    choice = _to_choice(run, parts, codebook, key)
+    extra = {t: _to_choice(run, p, codebook, None) for t, p in swept.items() if sweep and p}
+    for t, p in swept.items():
+        run.sweep_early[t] = run.sweep_early.get(t, 0) + sum(int(x["early"].sum()) for x in p)
+    return choice, extra
+
+
+def _exit_at(full: LinkFMOutput, threshold: float) -> tuple[HeadOutputs, torch.Tensor]:
+    """What the inference pass would output at ``threshold``, from a full pass's heads:
+    each item takes the first exit whose rank + beam entropy is below it (HeadOutputs,
+    and bool [B] left early)."""
+    b = full.heads.rank_logits.shape[0]
+    taken = torch.zeros(b, dtype=torch.bool)
+    parts = []
+    for h in full.exits:
+        leave = ~taken & (h.confidence() < threshold)
+        if bool(leave.any()):
+            parts.append((leave.nonzero().flatten(), h.select(leave)))
+        taken |= leave
+    rest = (~taken).nonzero().flatten()
+    if rest.numel():
+        parts.append((rest, full.heads.select(rest)))
+    return HeadOutputs.merge(parts, b), taken
+
+
+def _time_exits(run: ModelRun, tokens: TokenBatch) -> None:
+    """Time the inference pass at 0 and every sweep threshold on the first windows."""
+    if run.sweep_timed_windows >= EXIT_TIMING_WINDOWS:
+        return
+    for t in (0.0, *run.exit_sweep):
+        t0 = time.perf_counter()
+        run.model(tokens, exit_threshold=t)
+        run.sweep_seconds[t] = run.sweep_seconds.get(t, 0.0) + time.perf_counter() - t0
+    run.sweep_timed_windows += tokens.batch_size
+
+
+def _decide(h: HeadOutputs, early: torch.Tensor, n_beams: int) -> dict[str, torch.Tensor]:
+    return {
+        "rank_probs": h.rank_logits.float().softmax(-1),
+        "ri": h.pmi_rank,
+        **{p: h.pmi_logits[p].argmax(-1) for p in PMI_PARTS},
+        "beam_probs": h.beam_logits[:, :n_beams].float().softmax(-1),
+        "early": early,
+    }
+
+
+def _to_choice(run: ModelRun, parts: list[dict[str, torch.Tensor]], codebook: TypeICodebook,
+               key: tuple[str, float] | None) -> Choice:
+    """Batches of :func:`_decide` as one Choice; with ``key``, counted in ``run``."""
     got = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-    run.windows[key] = run.windows.get(key, 0) + n
-    run.exited_early[key] = run.exited_early.get(key, 0) + int(got["early"].sum())
+    if key is not None:
+        run.windows[key] = run.windows.get(key, 0) + len(got["ri"])
+        run.exited_early[key] = run.exited_early.get(key, 0) + int(got["early"].sum())
     ri = got["ri"].clamp(1, codebook.max_rank)
-    pmi = flat_pmi(codebook, ri, tuple(got[p] for p in PMI_PARTS), torch.ones_like(ri,
-                                                                                   dtype=torch.bool))
+    pmi = flat_pmi(codebook, ri, tuple(got[p] for p in PMI_PARTS),
+                   torch.ones_like(ri, dtype=torch.bool))
     run.invalid_pmi += int((pmi < 0).sum())
     pmi = pmi.clamp_min(0)  # never expected: the PMI heads are masked to valid values
     beam_order = got["beam_probs"].argsort(-1, descending=True)
@@ -234,9 +296,11 @@ def evaluate_shard(split: str, tensors: dict[str, torch.Tensor], meta: dict[str,
         for run in runs:
             if not run.main and (split, h) != HEADLINE:
                 continue
-            choice = model_choice(run, model_windows(tensors, run.model, h), book, n_beams,
-                                  (split, h))
+            choice, swept = model_choice(run, model_windows(tensors, run.model, h), book,
+                                         n_beams, (split, h), sweep=(split, h) == HEADLINE)
             c.add(run.name, score(choice, book, y))
+            for t, other in swept.items():
+                c.add(run.sweep_name(t), score(other, book, y))
             assert choice.rank_probs is not None and choice.beam_probs is not None
             c.add_probs(run.name, "rank", choice.rank_probs)
             c.add_probs(run.name, "rank_label", y.ri - 1)

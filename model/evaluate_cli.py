@@ -127,12 +127,10 @@ def build_runs(args: argparse.Namespace, exit_thresholds: list[float]
                ) -> tuple[list[ModelRun], list[str], dict[str, dict[int, str]]]:
     """The model runs, the main methods' names and the few-shot names by kind."""
     ckpt = load_checkpoint(args.checkpoint)
-    runs = [ModelRun("model", ckpt.model, ckpt.stats)]
+    runs = [ModelRun("model", ckpt.model, ckpt.stats, exit_sweep=tuple(exit_thresholds))]
     if args.scratch is not None:
         s = load_checkpoint(args.scratch)
         runs.append(ModelRun("scratch", s.model, s.stats))
-    runs += [ModelRun(f"model-exit-{t:g}", ckpt.model, ckpt.stats, t, main=False)
-             for t in exit_thresholds]
     if not args.no_int8:
         runs.append(ModelRun("model-int8", quantize_int8(ckpt.model), ckpt.stats, main=False))
     fewshot: dict[str, dict[int, str]] = {}

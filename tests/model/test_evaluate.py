@@ -16,8 +16,11 @@ from e2sim.dataset import ShardSpec, write_shard
 from model import eval_metrics as M
 from model.checkpoint import save_checkpoint
 from model.data import stats_of
+from model.evaluate import _exit_at
 from model.network import LinkFM, LinkFMConfig
 from xapp.cli import main as cli_main
+
+from .conftest import make_batch
 
 # ---------------------------------------------------------------- metric functions
 
@@ -218,3 +221,20 @@ def test_a_bad_fewshot_argument_is_an_error(tiny_data: dict[str, Path], tmp_path
                    str(tiny_data["test"]), "--out", str(tmp_path), "--fewshot", "ten=/x"])
     assert rc == 2
     assert "PERCENT=DIR" in capsys.readouterr().err
+
+
+def test_exit_sweep_from_one_full_pass_matches_the_inference_pass(small_model: LinkFM) -> None:
+    _, _, tokens, _ = make_batch(small_model, batch=32, seed=3)
+    with torch.inference_mode():
+        full = small_model(tokens, exit_threshold=None, reconstruct=False)
+        conf = full.exits[0].confidence()
+        threshold = float(conf.median())  # about half leave at the first exit
+        heads, early = _exit_at(full, threshold)
+        live = small_model(tokens, exit_threshold=threshold)
+    assert live.exit_layer is not None
+    assert 0 < int(early.sum()) < 32
+    assert torch.equal(early, live.exit_layer < small_model.cfg.n_layers)
+    assert torch.equal(heads.rank(), live.heads.rank())
+    assert torch.equal(heads.pmi_rank, live.heads.pmi_rank)
+    assert torch.equal(heads.beam_logits.argmax(-1), live.heads.beam_logits.argmax(-1))
+    torch.testing.assert_close(heads.rank_logits, live.heads.rank_logits, rtol=1e-4, atol=1e-4)
