@@ -345,6 +345,12 @@ class LinkFM(nn.Module):
                 exit_layer=torch.full((B,), self.cfg.n_layers, dtype=torch.long),
             )
 
+        # Tokens that no window of the batch observes are masked keys for everyone, and
+        # inference reads no token row but CLS: drop them (absent features, antennas and
+        # subbands the cell does not have are common to a whole batch).
+        seen = keep.any(0)  # [1 + N]
+        if not bool(seen.all()):
+            x, keep = x[:, seen], keep[:, seen]
         # early exit: the batch shrinks as items leave; `alive` maps rows back to items
         alive = torch.arange(B)
         done: list[tuple[torch.Tensor, HeadOutputs]] = []
