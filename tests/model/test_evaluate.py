@@ -17,6 +17,7 @@ from model import eval_metrics as M
 from model.checkpoint import save_checkpoint
 from model.data import stats_of
 from model.evaluate import _exit_at
+from model.evaluate_cli import fit_thresholds, parse_fewshot
 from model.network import LinkFM, LinkFMConfig
 from xapp.cli import main as cli_main
 
@@ -238,3 +239,17 @@ def test_exit_sweep_from_one_full_pass_matches_the_inference_pass(small_model: L
     assert torch.equal(heads.pmi_rank, live.heads.pmi_rank)
     assert torch.equal(heads.beam_logits.argmax(-1), live.heads.beam_logits.argmax(-1))
     torch.testing.assert_close(heads.rank_logits, live.heads.rank_logits, rtol=1e-4, atol=1e-4)
+
+
+def test_parse_fewshot_reads_percent_dir_pairs() -> None:
+    assert parse_fewshot(" 1=/a, 100=/b/c ") == {1: Path("/a"), 100: Path("/b/c")}
+    assert parse_fewshot("") == {}
+    for bad in ("1", "x=/a", "5="):
+        with pytest.raises(ValueError, match="PERCENT=DIR"):
+            parse_fewshot(bad)
+
+
+def test_snr_thresholds_fit_on_a_shard_folder_are_monotone(tiny_data: dict[str, Path]) -> None:
+    th = fit_thresholds(tiny_data["test"])
+    assert len(th) == 3 and list(th) == sorted(th)
+    assert all(math.isfinite(t) for t in th)
