@@ -1,10 +1,12 @@
 """``linkfm bench sim``: the simulated cell's cost, and the persistence baseline, as JSON.
 
-1. Cost: for each UE count (16/64/256), one UMi cell steps through ``--sim-seconds`` of
-   10 ms report periods (channels + UE CSI + PF scheduler KPM + closed-loop scoring with
-   the oracle). ``wall_s_per_sim_s`` < 1 means faster than real time. The channel-only
-   cost of the same drop (bench.sim_channel) is reported beside, so the rest is the cost
-   of CSI, KPM and scoring. The machine is shared: CPU time and load are reported too.
+1. Cost: for each UE count (16/64/256), one UMi cell steps through ``--warmup-seconds``
+   and then, measured, ``--sim-seconds`` of 10 ms report periods (channels + UE CSI + PF
+   scheduler KPM + closed-loop scoring with the oracle). ``wall_s_per_sim_s`` < 1 means
+   faster than real time. The channel-only cost of the same drop (bench.sim_channel) is
+   reported beside, so the rest is the cost of CSI, KPM and scoring. The machine is
+   shared: CPU time (the process, and per phase the stepping thread), load and the Sionna
+   anchor draws (made in the drop's background thread) are reported too.
 2. Persistence baseline (RADIO.md section 6): every UE reports RI/PMI/beam from its noisy
    CSI-RS estimate at t; the report is scored against the oracle of the TRUE channel at
    t + h for h in ``--horizons`` (0 ms isolates the estimation error), at each speed:
@@ -27,7 +29,7 @@ from bench._timing import machine
 from bench.sim_channel import measure as channel_cost
 from e2sim.cell import Cell, CellConfig
 from e2sim.cell.oracle import oracle, persistence_score
-from e2sim.channel import ChannelConfig
+from e2sim.channel import ChannelConfig, SystemLevelDrop
 
 # RADIO.md section 6, persistence on CDL-C 4x2 at 10 dB: horizon -> (RI acc, PMI acc, SE ratio).
 RADIO_MD_REFERENCE = {
@@ -45,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="UE counts for the cost figures")
     parser.add_argument("--sim-seconds", type=float, default=2.0,
                         help="simulated time per UE count (--quick: 0.5 s, 16 and 64 UEs)")
+    parser.add_argument("--warmup-seconds", type=float, default=1.0,
+                        help="simulated time stepped before measuring (--quick: 0.2 s)")
     parser.add_argument("--period-ms", type=int, default=10, help="report period")
     parser.add_argument("--horizons", type=int, nargs="+", default=[0, 5, 10, 20, 40],
                         help="persistence horizons [ms] (multiples of 5)")
@@ -56,33 +60,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="report instants per persistence run (--quick: 24)")
 
 
-def cell_cost(n_ues: int, period_ms: int, sim_seconds: float) -> dict[str, Any]:
-    """Wall and CPU time per simulated second of a UMi cell with scoring on."""
+def cell_cost(n_ues: int, period_ms: int, sim_seconds: float,
+              warmup_seconds: float = 1.0) -> dict[str, Any]:
+    """Wall and CPU time per simulated second of a UMi cell with scoring on, after
+    ``warmup_seconds`` of simulated time (so that ray anchors are drawn at their steady
+    rate: a fresh drop starts with several anchors per UE in stock)."""
     started = time.perf_counter()
     cell = Cell(CellConfig(channel=ChannelConfig(scenario="umi"), n_ues=n_ues,
                            report_period_ms=period_ms, seed=1))
     setup = time.perf_counter() - started
+    for _ in range(1 + round(warmup_seconds * 1000 / period_ms)):
+        cell.step()  # the first step scores nothing: leave it out in any case
     steps = max(2, round(sim_seconds * 1000 / period_ms))
+    drop = cell.channel_drop
+    drawn = _draw_counters(drop)
     load = os.getloadavg()[0]
-    started, cpu = time.perf_counter(), time.process_time()
-    cell.step()  # the first step scores nothing: leave it out
     cell.phase_s = dict.fromkeys(cell.phase_s, 0.0)
+    cell.phase_cpu_s = dict.fromkeys(cell.phase_cpu_s, 0.0)
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         cell.step()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     simulated = steps * period_ms / 1000
-    phases = {name: round(1e3 * spent / steps, 2) for name, spent in cell.phase_s.items()}
+    drawn = {k: v - drawn[k] for k, v in _draw_counters(drop).items()}
     only_channel = channel_cost(ChannelConfig(scenario="umi", n_ue=n_ues, seed=1,
                                               report_period_s=period_ms / 1000), simulated)
-    return {"ues": n_ues, "steps": steps, "setup_s": round(setup, 2),
+    return {"ues": n_ues, "steps": steps, "warmup_s": warmup_seconds,
+            "setup_s": round(setup, 2),
             "wall_s_per_sim_s": round(wall / simulated, 3),
             "cpu_s_per_sim_s": round(cpu / simulated, 3),
             "ms_per_step": round(1e3 * wall / steps, 2),
-            "ms_per_step_by_phase": phases,
+            "ms_per_step_by_phase": _per_step(cell.phase_s, steps),
+            # CPU of the stepping thread only; the anchor draws run in the drop's own
+            # thread and are counted in cpu_s_per_sim_s and below.
+            "cpu_ms_per_step_by_phase": _per_step(cell.phase_cpu_s, steps),
+            "sionna_calls_per_sim_s": round(drawn["calls"] / simulated, 2),
+            "sionna_draw_ms_per_step": round(1e3 * drawn["draw_s"] / steps, 2),
+            "waited_for_draws_ms_per_step": round(1e3 * drawn["wait_s"] / steps, 2),
             "real_time": wall < simulated,
             "channel_only_wall_s_per_sim_s": only_channel["wall_s_per_sim_s"],
             "channel_only_cpu_s_per_sim_s": only_channel.get("cpu_s_per_sim_s"),
             "load_avg_1min": round(load, 2)}
+
+
+def _per_step(spent_s: dict[str, float], steps: int) -> dict[str, float]:
+    return {name: round(1e3 * spent / steps, 2) for name, spent in spent_s.items()}
+
+
+def _draw_counters(drop: object) -> dict[str, float]:
+    if not isinstance(drop, SystemLevelDrop):
+        return {"calls": 0.0, "draw_s": 0.0, "wait_s": 0.0}
+    return {"calls": float(drop.segments_drawn), "draw_s": drop.draw_seconds,
+            "wait_s": drop.wait_seconds}
 
 
 def persistence(scenario: str, speed_kmh: float, horizons: list[int], n_ues: int,
@@ -127,7 +156,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     quick = bool(args.quick)
     ues = [16, 64] if quick else args.ues
     sim_seconds = 0.5 if quick else args.sim_seconds
-    cost = [cell_cost(n, args.period_ms, sim_seconds) for n in ues]
+    warmup = 0.2 if quick else args.warmup_seconds
+    cost = [cell_cost(n, args.period_ms, sim_seconds, warmup) for n in ues]
     b_ues = 12 if quick else args.baseline_ues
     b_reports = 24 if quick else args.baseline_reports
     baseline = [persistence(scenario, v, args.horizons, b_ues, b_reports)

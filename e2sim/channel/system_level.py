@@ -84,6 +84,7 @@ class SystemLevelDrop(ChannelDrop):
         # on how far the background thread has got.
         self._pending: deque[_PendingDraw] = deque()
         self._coming = [0] * n
+        self._speed = self.speed_mps.tolist()
         self._executor = (ThreadPoolExecutor(1, thread_name_prefix="sionna-anchors")
                           if cfg.prefetch_anchors else None)
         # The last anchor drawn on each track: the next one is one spacing further.
@@ -156,9 +157,8 @@ class SystemLevelDrop(ChannelDrop):
         """Submit draws for the UEs whose anchors (queued or coming) would run out within
         ``cfg.anchor_lookahead_s`` of simulated time."""
         cfg = self.cfg
-        left_m = [(len(q) + c + 1) * cfg.anchor_spacing_m - float(a)
-                  for q, c, a in zip(self._queue, self._coming, self._along_m, strict=True)]
-        eta = [m / float(v) for m, v in zip(left_m, self.speed_mps, strict=True)]
+        eta = [((len(q) + c + 1) * cfg.anchor_spacing_m - a) / v for q, c, a, v in
+               zip(self._queue, self._coming, self._along_m.tolist(), self._speed, strict=True)]
         needy = sorted((u for u in range(cfg.n_ue) if eta[u] < cfg.anchor_lookahead_s),
                        key=lambda u: eta[u])
         if needy:
@@ -170,8 +170,8 @@ class SystemLevelDrop(ChannelDrop):
         UEs per Sionna call."""
         cfg = self.cfg
         if eta is None:
-            eta = [(len(q) + c) * cfg.anchor_spacing_m / float(v) for q, c, v in
-                   zip(self._queue, self._coming, self.speed_mps, strict=True)]
+            eta = [(len(q) + c) * cfg.anchor_spacing_m / v for q, c, v in
+                   zip(self._queue, self._coming, self._speed, strict=True)]
         chosen = set(needy)
         others = sorted((u for u in range(cfg.n_ue) if u not in chosen
                          and len(self._queue[u]) + self._coming[u] < cfg.anchors_per_segment),
@@ -197,22 +197,25 @@ class SystemLevelDrop(ChannelDrop):
         seeded by (cfg.seed, i), so the rays do not depend on threads or timing."""
         cfg = self.cfg
         k = cfg.anchors_per_segment
-        positions, headings = [], []
+        index = torch.tensor(ues)
+        ends, headings = [], []
+        for _ in range(k):
+            self._step_tracks(index)
+            ends.append(self._track_end[index])
+            headings.append(self._track_heading[index])
         for u in ues:
-            for _ in range(k):
-                self._step_track(u)
-                positions.append(self._track_end[u].clone())
-                headings.append(self._track_heading[u].clone())
             self._coming[u] += k
+        # UE-major rows (UE i's anchors are rows i k .. i k + k - 1)
+        position = torch.stack(ends, dim=1).reshape(-1, 3)
+        heading = torch.stack(headings, dim=1).reshape(-1, 3)
         generator = torch.Generator().manual_seed(
             (cfg.seed * 1_000_003 + self.segments_drawn) % (2**63))
         self.segments_drawn += 1
-        job = (torch.stack(positions), torch.stack(headings),
-               self._indoor[ues].repeat_interleave(k), generator)
+        job = (position, heading, self._indoor[ues].repeat_interleave(k), generator)
         future: Future[_DrawnAnchors] = (self._executor.submit(self._draw, *job)
                                          if self._executor is not None
                                          else _done(self._draw(*job)))
-        self._pending.append(_PendingDraw(future, ues, positions))
+        self._pending.append(_PendingDraw(future, ues, list(position.unbind(0))))
 
     def _draw(self, positions: torch.Tensor, headings: torch.Tensor, indoor: torch.Tensor,
               generator: torch.Generator) -> _DrawnAnchors:
@@ -244,25 +247,28 @@ class SystemLevelDrop(ChannelDrop):
                     snr_lin=snr[row], los=bool(los[row]), pathloss_db=loss[row]))
             self._coming[u] -= k
 
-    def _step_track(self, u: int) -> None:
-        """Advance the end of track ``u`` by one anchor spacing, U-turning at the edge."""
-        if self._first_anchor_pending[u]:
-            self._first_anchor_pending[u] = False
-            return
-        step = self.cfg.anchor_spacing_m * self._track_heading[u]
-        candidate = self._track_end[u] + step
-        if not self._inside(candidate):
-            self._track_heading[u] = -self._track_heading[u]
-            candidate = self._track_end[u] - step
-        self._track_end[u] = candidate
+    def _step_tracks(self, ues: torch.Tensor) -> None:
+        """Advance the end of the tracks ``ues`` ([m] int64) by one anchor spacing each,
+        U-turning at the cell edge (a track's first anchor is its starting point)."""
+        end, heading = self._track_end[ues], self._track_heading[ues]
+        first = self._first_anchor_pending[ues][:, None]
+        step = self.cfg.anchor_spacing_m * heading
+        out = ~self._inside(end + step)[:, None]
+        self._track_end[ues] = torch.where(first, end,
+                                           torch.where(out, end - step, end + step))
+        self._track_heading[ues] = torch.where(first | ~out, heading, -heading)
+        self._first_anchor_pending[ues] = False
 
-    def _inside(self, position: torch.Tensor) -> bool:
+    def _inside(self, position: torch.Tensor) -> torch.Tensor:
+        """[m] bool: which positions ([m, 3]) lie in the sector's ring of UE positions."""
         r_min, isd = CELL_GEOMETRY[self.cfg.scenario]
-        rel = position[:2] - self._bs_loc[:2]
-        radius = float(rel.norm())
-        off = math.atan2(float(rel[1]), float(rel[0])) - float(self._bs_orient[0])
-        off = (off + math.pi) % (2 * math.pi) - math.pi
-        return r_min <= radius <= isd / math.sqrt(3.0) and abs(off) <= math.pi / 3
+        rel = (position[:, :2] - self._bs_loc[:2]).double()
+        radius = rel.norm(dim=-1)
+        off = torch.atan2(rel[:, 1], rel[:, 0]) - float(self._bs_orient[0])
+        off = torch.remainder(off + math.pi, 2 * math.pi) - math.pi
+        inside: torch.Tensor = (radius >= r_min) & (radius <= isd / math.sqrt(3.0)) \
+            & (off.abs() <= math.pi / 3)
+        return inside
 
 
 @dataclass(frozen=True)
