@@ -65,6 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "possible")
     parser.add_argument("--control-delay-ms", type=float, default=2.0,
                         help="from a recommendation's arrival to its earliest effect")
+    parser.add_argument("--parallel-cells", action="store_true",
+                        help="step the cells concurrently in threads (pays on free cores)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--rmr-port", type=int, default=0,
                         help="mini-RIC RMR port (0: any free port)")
@@ -126,7 +128,8 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     ric = MiniRic(host=args.host, rmr_port=args.rmr_port, http_port=args.http_port)
     await ric.start()
     runner = NodeRunner(spec.cell_configs(), ric.rmr_endpoint,
-                        realtime=args.realtime == "on", host=args.host)
+                        realtime=args.realtime == "on", host=args.host,
+                        parallel=args.parallel_cells)
     try:
         await runner.start()
         console.print(f"submgr REST   {ric.submgr_url}/ric/v1/subscriptions")

@@ -30,3 +30,19 @@ def test_linkfm_sim_runs_the_cells_and_writes_the_scoreboard(
         assert cell["se_xapp"] == cell["se_legacy"]  # no xApp: the node used legacy CSI
         assert 0 < cell["se_legacy"] <= cell["se_oracle"]
         assert cell["bad_messages"] == 0
+
+
+def test_linkfm_sim_with_parallel_cells_scores_what_it_scores_one_cell_at_a_time(
+        tmp_path: Path) -> None:
+    boards = []
+    for extra in ([], ["--parallel-cells"]):
+        out = tmp_path / f"board{len(extra)}.json"
+        assert main(["sim", "--cells", "2", "--ues", "2", "--scenario", "umi", "--duration",
+                     "0.05", "--realtime", "off", "--seed", "3", "--out", str(out),
+                     *extra]) == 0
+        boards.append(json.loads(out.read_text())["cells"])
+    for cell in ("gnb_001_001_00000001", "gnb_001_001_00000002"):
+        sequential, parallel = boards[0][cell], boards[1][cell]
+        assert parallel["reports"] == sequential["reports"] > 0
+        for key in ("se_legacy", "se_oracle", "beam_rsrp_loss_legacy_db"):
+            assert parallel[key] == sequential[key]
