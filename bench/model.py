@@ -117,16 +117,22 @@ def matmul_peak(seconds: float, model_shape: tuple[int, int, int]) -> dict[str, 
     times = interleaved(gemms, seconds / 4)
     by_shape = {s: round(flops[s] / min(t.wall) / 1e9, 2) for s, t in times.items()}
     best_shape = max(by_shape, key=lambda s: by_shape[s])
+    threads = torch.get_num_threads()
+    cpu = {s: flops[s] * threads / max(min(t.cpu), 1e-9) / 1e9 for s, t in times.items()}
     return {"gflops_by_shape": by_shape, "best_gflops": by_shape[best_shape],
-            "best_shape": best_shape}
+            "best_shape": best_shape,
+            "best_gflops_cpu_estimate": round(max(cpu.values()), 2)}
 
 
-def figures(t: Timings, batch: int, flops: float, peak_gflops: float) -> dict[str, Any]:
+def figures(t: Timings, batch: int, flops: float, peak: dict[str, Any]) -> dict[str, Any]:
     """Windows/s, latency and achieved fraction of the peak from one variant's timings.
 
     ``*_cpu_estimate``: batch x threads / median CPU seconds, what the threads would do on
-    dedicated cores (a waiting thread spends no CPU; a spinning one does, so it errs low).
+    dedicated cores (a waiting thread spends no CPU; a spinning one does, so it errs low:
+    run with OMP_WAIT_POLICY=PASSIVE on a shared machine), against the peak estimated the
+    same way.
     """
+    peak_gflops, peak_cpu = peak["best_gflops"], peak["best_gflops_cpu_estimate"]
     p = percentiles(t.wall)
     median, best = statistics.median(t.wall), min(t.wall)
     cpu_rate = batch * torch.get_num_threads() / max(statistics.median(t.cpu), 1e-9)
@@ -142,7 +148,7 @@ def figures(t: Timings, batch: int, flops: float, peak_gflops: float) -> dict[st
         "achieved_gflops": round(flops * batch / median / 1e9, 2),
         "peak_fraction": round(flops * batch / median / 1e9 / peak_gflops, 4),
         "peak_fraction_best": round(flops * batch / best / 1e9 / peak_gflops, 4),
-        "peak_fraction_cpu_estimate": round(flops * cpu_rate / 1e9 / peak_gflops, 4),
+        "peak_fraction_cpu_estimate": round(flops * cpu_rate / 1e9 / peak_cpu, 4),
     }
 
 
@@ -280,7 +286,7 @@ SWEEP: tuple[dict[str, Any], ...] = (
 )
 
 
-def sweep_section(seconds: float, peak: float) -> list[dict[str, Any]]:
+def sweep_section(seconds: float, peak: dict[str, Any]) -> list[dict[str, Any]]:
     """Fresh models of other sizes at the target batch: which would meet both halves."""
     rows: list[dict[str, Any]] = []
     nets: list[tuple[LinkFM, TokenBatch]] = []
@@ -343,7 +349,6 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     progress = tqdm(total=3 + len(batches) + bool(args.sweep), desc="bench model", leave=False)
 
     peak = matmul_peak(seconds, (TARGET_BATCH * n_tokens, cfg.d_model, 3 * cfg.d_model))
-    peak_gflops = peak["best_gflops"]
     progress.update()
 
     source = WindowSource(net, stats, args.data, 1 if args.quick else args.data_shards)
@@ -372,12 +377,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             fns[f"exit{i}"] = partial(net, tb, exit_threshold=thr)
         times = interleaved(fns, seconds, min_calls)
         key = str(batch)
-        float32[key] = figures(times["float32"], batch, counted, peak_gflops)
-        int8[key] = figures(times["int8"], batch, counted, peak_gflops)
+        float32[key] = figures(times["float32"], batch, counted, peak)
+        int8[key] = figures(times["int8"], batch, counted, peak)
         int8[key].update(speedup(int8[key], float32[key]))
         tok[key] = tokenize_share(times["tokenize"], times["float32"], batch)
         for i, row in enumerate(rows):
-            row.update(figures(times[f"exit{i}"], batch, row["flops_per_window"], peak_gflops))
+            row.update(figures(times[f"exit{i}"], batch, row["flops_per_window"], peak))
             row.update(speedup(row, float32[key]))
             exits.append(row)
         progress.update()
@@ -394,7 +399,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "model",
         "quick": bool(args.quick),
         "threads": args.threads,
-        "machine": {**machine(), "load_avg_before": [round(x, 2) for x in load_before]},
+        "machine": {**machine(), "load_avg_before": [round(x, 2) for x in load_before],
+                    "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset: active)")},
         "model": {"source": model_source, "config": cfg.to_dict(),
                   "parameters": net.num_parameters(), "tokens_per_window": n_tokens},
         "windows": source.name,
@@ -408,7 +414,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     }
     progress.update()
     if args.sweep:
-        result["sweep"] = sweep_section(seconds, peak_gflops)
+        result["sweep"] = sweep_section(seconds, peak)
         progress.update()
     progress.close()
     result["machine"]["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
