@@ -40,7 +40,7 @@ import model as model_package
 from bench._timing import machine, percentiles
 from model.checkpoint import load_checkpoint
 from model.data import WindowSet, load_windows, stats_of
-from model.flops import analytic_flops, counted_flops
+from model.flops import analytic_flops, counted_flops, encoder_tokens
 from model.network import LinkFM, LinkFMConfig
 from model.quantize import quantize_int8
 from model.registry import NormaliserStats
@@ -354,10 +354,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     source = WindowSource(net, stats, args.data, 1 if args.quick else args.data_shards)
     probe = source.draw(256, seed=1)[2]
     counted, by_op = counted_flops(net, probe)
-    analytic = analytic_flops(cfg, net.layout)
+    n_encoder = encoder_tokens(probe)
+    analytic = analytic_flops(cfg, net.layout, n_encoder)
     flops = {"counted": counted, "analytic": analytic["total"],
              "relative_difference": round(abs(counted - analytic["total"]) / counted, 6),
-             "counted_by_op": by_op, "analytic_by_part": analytic}
+             "counted_by_op": by_op, "analytic_by_part": analytic,
+             "probe_batch": probe.batch_size, "tokens_in_encoder": n_encoder}
     thresholds = args.thresholds or default_thresholds(net, probe)
     progress.update()
 

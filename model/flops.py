@@ -8,7 +8,8 @@ left out: it is memory-bound and not what a matmul peak measures.
 The inference pass (``exit_threshold`` a float) runs every block on every token except the
 last, which only updates the CLS token (keys and values still need every token); early-exit
 heads run at their layer when the threshold can let windows leave (> 0), the final heads at
-the end.
+the end. Tokens that no window of the batch observes are dropped before the encoder, so
+its share depends on the batch.
 """
 
 from __future__ import annotations
@@ -65,12 +66,24 @@ def _heads_flops(cfg: LinkFMConfig) -> int:
     return 2 * cfg.d_model * outputs
 
 
-def analytic_flops(cfg: LinkFMConfig, layout: TokenLayout) -> dict[str, int]:
-    """FLOPs per window of the inference pass with early exit off (threshold 0), by part."""
+def encoder_tokens(batch: TokenBatch) -> int:
+    """Tokens (CLS included) the inference pass keeps for ``batch``: those observed in at
+    least one of its windows."""
+    return 1 + int(batch.present.any(0).sum())
+
+
+def analytic_flops(
+    cfg: LinkFMConfig, layout: TokenLayout, n_encoder: int | None = None
+) -> dict[str, int]:
+    """FLOPs per window of the inference pass with early exit off (threshold 0), by part.
+
+    ``n_encoder``: tokens entering the encoder, CLS included (see :func:`encoder_tokens`);
+    default every token of the layout.
+    """
     D, dv = cfg.d_model, cfg.d_model - cfg.d_feature_emb
     hidden = cfg.mlp_ratio * D
     Ns, Nv, Nm, _ = layout.counts  # categoricals are table lookups: no FLOPs
-    n = layout.n_tokens + 1  # + CLS
+    n = layout.n_tokens + 1 if n_encoder is None else n_encoder
     tokenizers = 2 * dv * (
         Ns * (2 * cfg.n_fourier + 1) + Nv * 2 * layout.vector_len + Nm * 2 * layout.patch_dim
     )

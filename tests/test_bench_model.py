@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from model.checkpoint import save_checkpoint
-from model.flops import analytic_flops, counted_flops
+from model.flops import analytic_flops, counted_flops, encoder_tokens
 from model.network import LinkFM, LinkFMConfig
 from model.synthetic import synthetic_windows
 from model.tokenize import TokenBatch, tokenize
@@ -119,12 +119,23 @@ def test_bench_reads_a_checkpoint_when_given(tmp_path: Path,
     assert [r["threshold_nats"] for r in result["early_exit"]["thresholds"]] == [1.0, "inf"]
 
 
+def test_analytic_count_follows_the_tokens_that_enter_the_encoder() -> None:
+    cfg = LinkFMConfig()
+    model = LinkFM(cfg)
+    all_tokens = analytic_flops(cfg, model.layout)
+    assert all_tokens == analytic_flops(cfg, model.layout, model.layout.n_tokens + 1)
+    fewer = analytic_flops(cfg, model.layout, model.layout.n_tokens - 5)
+    assert fewer["encoder"] < all_tokens["encoder"]
+    assert fewer["tokenizers"] == all_tokens["tokenizers"]  # embedding precedes the drop
+
+
 @pytest.mark.parametrize("cfg", [LinkFMConfig(), TINY,
                                  LinkFMConfig(d_model=48, mlp_ratio=4, patch_subbands=16)])
 def test_flop_counter_agrees_with_the_analytic_count(cfg: LinkFMConfig) -> None:
     model = LinkFM(cfg).eval()
-    counted, by_op = counted_flops(model, _tokens(model, 8))
-    analytic = analytic_flops(cfg, model.layout)
+    tokens = _tokens(model, 8)
+    counted, by_op = counted_flops(model, tokens)
+    analytic = analytic_flops(cfg, model.layout, encoder_tokens(tokens))
     assert counted == pytest.approx(analytic["total"], rel=0.01)
     # attention is counted too (torch's counter alone misses the CPU kernel)
     assert any("attention" in op for op in by_op)
