@@ -41,6 +41,7 @@ import math
 import multiprocessing
 import os
 import pickle
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -77,6 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "model/checkpoints/*, else the classical policy)")
     parser.add_argument("--deadline-ms", type=float, default=5.0, help="batch deadline")
     parser.add_argument("--max-batch", type=int, default=256, help="most UEs per batch")
+    parser.add_argument("--switch-interval-ms", type=float, default=0.0,
+                        help="sys.setswitchinterval for the run (0: leave Python's 5 ms)")
     parser.add_argument("--kpm-inline", action="store_true",
                         help="decode KPM on the event loop (RuntimeOptions.kpm_in_process off)")
 
@@ -357,6 +360,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     warmup = args.warmup if not quick or args.warmup != 1.0 else 0.5
     args.warmup = warmup
     steps = args.steps or (5 if quick else 20)
+    if args.switch_interval_ms > 0:
+        sys.setswitchinterval(args.switch_interval_ms / 1000)
     predictor, what = choose_predictor(args.checkpoint)
     cells_needed = max(math.ceil(n / UES_PER_CELL) for n in ue_counts)
     started = time.perf_counter()
@@ -382,6 +387,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ues_per_cell": UES_PER_CELL, "distinct_steps": steps, "warmup_s": warmup,
         "batch_deadline_ms": args.deadline_ms, "max_batch": args.max_batch,
         "kpm_decoding": "event loop" if args.kpm_inline else "worker process",
+        "gil_switch_interval_ms": round(sys.getswitchinterval() * 1e3, 3),
         "frame_build_s": round(build_s, 2),
         "csi_indication_bytes": len(cells[0].csi[0][0]),
         "target": {"p99_ms_below": TARGET_P99_MS, "ues": TARGET_UES,

@@ -16,7 +16,8 @@ RUN_KEYS = {"ues", "cells", "measured_s", "latency_from_node_send", "latency_fro
             "cpu_ms_per_period_at_offered_load"}
 TOP_KEYS = {"benchmark", "quick", "machine", "load_avg_1min", "predictor", "model_version",
             "torch_threads", "csi_period_ms", "kpm_period_ms", "ues_per_cell", "distinct_steps",
-            "warmup_s", "batch_deadline_ms", "max_batch", "kpm_decoding", "frame_build_s",
+            "warmup_s", "batch_deadline_ms", "max_batch", "kpm_decoding", "gil_switch_interval_ms",
+            "frame_build_s",
             "csi_indication_bytes", "target", "runs"}
 STAGES = {"rmr_receive", "decode", "window", "ingest_other", "tokenize", "model", "policy",
           "encode", "rmr_send", "telemetry"}
