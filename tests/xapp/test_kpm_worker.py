@@ -3,13 +3,15 @@ bound on what waits, and through the running xApp the values still reach the win
 
 from __future__ import annotations
 
+from concurrent.futures.process import BrokenProcessPool
+
 import pytest
 
 from tests.xapp.harness import MEID, world
 from tests.xapp.test_ingest import csi_msg, kpm_msg
 from xapp.errors import MalformedInput
 from xapp.ingest.decode import IngestError, decode_kpm, decode_ric_indication
-from xapp.ingest.kpm_worker import KpmWorker
+from xapp.ingest.kpm_worker import MAX_RESTARTS, KpmWorker
 from xapp.ingest.windows import UeKey
 
 
@@ -60,3 +62,26 @@ async def test_kpm_decoded_off_the_loop_reaches_the_ues_window() -> None:
 
         await w.wait_for(kpm_seen, "a KPM value in UE 1000's window", timeout=30.0)
         assert w.app.kpm_worker.decoded >= 1 and w.app.bad.total == 0
+
+
+async def test_a_worker_that_keeps_dying_gives_way_to_inline_decoding(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class DeadPool:  # what a process pool whose worker cannot run does
+        def submit(self, *args: object, **kwargs: object) -> None:
+            raise BrokenProcessPool("worker died")
+
+        def shutdown(self, *args: object, **kwargs: object) -> None:
+            pass
+
+    started: list[DeadPool] = []
+
+    def executor() -> DeadPool:
+        started.append(DeadPool())
+        return started[-1]
+
+    worker = KpmWorker()
+    monkeypatch.setattr(worker, "_executor", executor)
+    payload = kpm_msg(2).payload
+    for _ in range(MAX_RESTARTS + 2):
+        assert await worker.decode(payload) == decode_kpm(decode_ric_indication(payload))
+    assert worker.broken == MAX_RESTARTS and len(started) == MAX_RESTARTS

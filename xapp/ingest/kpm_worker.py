@@ -51,6 +51,11 @@ def decode_kpm_payload(payload: bytes) -> list[KpmUeValues] | DecodeFailure:
         return DecodeFailure(type(exc), exc.reason, exc.detail)
 
 
+MAX_RESTARTS = 3
+"""Worker deaths after which KPM is decoded inline (a process that cannot start at all
+must not cost a failed start per KPM indication)."""
+
+
 class KpmWorker:
     """One spawned worker process, started on first use; ``await decode(payload)``.
 
@@ -64,6 +69,7 @@ class KpmWorker:
         self.max_pending = max_pending
         self.pending = 0
         self.decoded = 0  # indications decoded in the worker (or inline after a crash)
+        self.broken = 0  # times the worker process died
         self._pool: ProcessPoolExecutor | None = None
 
     async def decode(self, payload: bytes) -> list[KpmUeValues]:
@@ -73,13 +79,19 @@ class KpmWorker:
                               f"{self.pending} KPM indications still being decoded")
         self.pending += 1
         try:
-            try:
-                result = await asyncio.get_running_loop().run_in_executor(
-                    self._executor(), decode_kpm_payload, payload)
-            except BrokenProcessPool:
-                log.error("the KPM decoding process died: starting another")
-                self.close()
+            if self.broken >= MAX_RESTARTS:  # the worker cannot run here: decode inline
                 result = decode_kpm_payload(payload)
+            else:
+                try:
+                    result = await asyncio.get_running_loop().run_in_executor(
+                        self._executor(), decode_kpm_payload, payload)
+                except BrokenProcessPool:
+                    self.broken += 1
+                    log.error("the KPM decoding process died (%d of %d): %s", self.broken,
+                              MAX_RESTARTS, "starting another" if self.broken < MAX_RESTARTS
+                              else "decoding KPM on the event loop from now on")
+                    self.close()
+                    result = decode_kpm_payload(payload)
         finally:
             self.pending -= 1
         if isinstance(result, DecodeFailure):
