@@ -29,7 +29,6 @@ from safetensors import safe_open
 from e2sim.csi import TypeICodebook, se_of
 from e2sim.dataset import FAMILIES, load_shard
 from model.baselines import (
-    AR_MAX_ORDER,
     BASELINES,
     MODE_WINDOW,
     SNR_THRESHOLDS_DB,
@@ -41,6 +40,7 @@ from model.baselines import (
     grid_of,
     oracle_choice,
 )
+from model.channel_prediction import AR_MAX_ORDER
 from model.eval_metrics import Scored, beam_hit, rsrp_loss_db, top_k_hit
 from model.network import LinkFM
 from model.outputs import HeadOutputs, LinkFMOutput

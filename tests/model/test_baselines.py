@@ -9,6 +9,7 @@ import torch
 
 from e2sim.csi import DftBeamGrid, TypeICodebook, beam_rsrp_db, select_csi
 from model import baselines as B
+from model import channel_prediction as P
 
 T, SB, RX, TX = 8, 4, 2, 4
 
@@ -53,7 +54,7 @@ def samples_from_history(h: torch.Tensor, codebook: TypeICodebook, grid: DftBeam
 def test_ar_prediction_of_a_constant_channel_is_that_channel(steps: float, order: int) -> None:
     h0 = random_channel(5, seed=1)
     h = h0[:, None].expand(5, T, SB, RX, TX).contiguous()
-    pred = B.ar_predict(h, torch.ones(5, T, dtype=torch.bool), steps, order)
+    pred = P.ar_predict(h, torch.ones(5, T, dtype=torch.bool), steps, order)
     torch.testing.assert_close(pred, h0, rtol=2e-3, atol=2e-3)
 
 
@@ -65,7 +66,7 @@ def test_ar_extrapolates_a_constant_phase_rotation_exactly(steps: float, order: 
     t = torch.arange(T, dtype=torch.float32)
     rot = torch.polar(torch.ones(3, T), theta[:, None] * t)  # [N, T]
     h = (h0[:, None] * rot[..., None, None, None]).to(torch.complex64)
-    pred = B.ar_predict(h, torch.ones(3, T, dtype=torch.bool), steps, order, ridge=1e-9)
+    pred = P.ar_predict(h, torch.ones(3, T, dtype=torch.bool), steps, order, ridge=1e-9)
     want = h0 * torch.polar(torch.ones(3), theta * (T - 1 + steps))[:, None, None, None]
     torch.testing.assert_close(pred, want.to(torch.complex64), rtol=1e-4, atol=1e-4)
 
@@ -79,7 +80,7 @@ def test_ar2_extrapolates_two_paths_with_different_dopplers(steps: float) -> Non
         None, :, None, None, None]
          + b[:, None] * torch.polar(torch.ones(T, dtype=torch.float64), th_b * t)[
         None, :, None, None, None])
-    pred = B.ar_predict(h, torch.ones(2, T, dtype=torch.bool), steps, 2, ridge=1e-12)
+    pred = P.ar_predict(h, torch.ones(2, T, dtype=torch.bool), steps, 2, ridge=1e-12)
     end = T - 1 + steps
     want = a * cmath.exp(1j * th_a * end) + b * cmath.exp(1j * th_b * end)
     torch.testing.assert_close(pred, want.to(pred.dtype), rtol=1e-6, atol=1e-6)
@@ -90,14 +91,14 @@ def test_validated_ar_follows_a_rotating_channel(codebook: TypeICodebook) -> Non
     t = torch.arange(T, dtype=torch.float32)
     h = (h0[:, None] * torch.polar(torch.ones(T), 0.7 * t)[None, :, None, None, None]).to(
         torch.complex64)
-    pred = B.ar_predict_validated(h, torch.ones(4, T, dtype=torch.bool), 1.0)
+    pred = P.ar_predict_validated(h, torch.ones(4, T, dtype=torch.bool), 1.0)
     want = h0 * cmath.exp(1j * 0.7 * T)
     torch.testing.assert_close(pred, want.to(torch.complex64), rtol=1e-3, atol=1e-3)
 
 
 def test_ar_rejects_an_order_the_window_cannot_fit() -> None:
     with pytest.raises(ValueError, match="AR order"):
-        B.ar_predict(random_channel(1, 0)[:, None].expand(1, 3, SB, RX, TX), torch.ones(
+        P.ar_predict(random_channel(1, 0)[:, None].expand(1, 3, SB, RX, TX), torch.ones(
             1, 3, dtype=torch.bool), 1.0, order=3)
 
 
