@@ -90,7 +90,10 @@ def choose_predictor(checkpoint: Path | None) -> tuple[Any, str]:
     from xapp.decide.predictor import ClassicalPredictor, ModelPredictor
 
     if checkpoint is None:
-        shipped = sorted(p for p in Path("model/checkpoints").glob("*") if p.is_dir())
+        import model
+
+        folder = Path(model.__file__).resolve().parent / "checkpoints"  # model/checkpoints
+        shipped = sorted(p for p in folder.glob("*") if p.is_dir())
         checkpoint = shipped[0] if shipped else None
     if checkpoint is not None:
         return ModelPredictor(checkpoint), f"model checkpoint {checkpoint}"
