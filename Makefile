@@ -8,7 +8,7 @@ DEB_PACKAGES ?= victoria-metrics chromium
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.install-stamp
 
-.PHONY: test demo install deb schemas lint typecheck bench clean
+.PHONY: test demo install deb schemas lint typecheck bench clean checkpoint
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -48,6 +48,41 @@ lint: install
 
 typecheck: install
 	$(VENV)/bin/mypy xapp model e2sim bench
+
+# Retrain the shipped checkpoint from scratch (datasets, pretraining, fine-tuning, the
+# from-scratch and few-shot comparisons, evaluation). About 75 min on 2 dedicated cores;
+# see README "The model". Outputs under $(WORK); the result is copied to $(CKPT_DEST).
+WORK ?= runs/checkpoint
+CKPT_DEST ?= model/checkpoints/linkfm-v1
+PRETRAIN_STEPS ?= 1500
+FINETUNE_STEPS ?= 1200
+FEWSHOT_STEPS ?= 300
+LINKFM := $(VENV)/bin/linkfm
+DATASET := --ues 16 --reports 80 --window 8 --stride 2 --channel-estimate --workers 2 --quiet
+FINETUNE := --mode full --horizons 5,10,20 --batch 256 --lr 2e-3 --threads 1 --seed 0
+checkpoint: install
+	$(LINKFM) dataset --out $(WORK)/data/train --shards 140 --seed 1000 $(DATASET)
+	$(LINKFM) dataset --out $(WORK)/data/test --shards 28 --seed 5000 $(DATASET)
+	$(LINKFM) dataset --out $(WORK)/data/ood --families held-out --shards 12 --seed 7000 $(DATASET)
+	$(LINKFM) train pretrain --data $(WORK)/data/train --out $(WORK)/pretrain \
+	  --steps $(PRETRAIN_STEPS) --batch 256 --lr 2e-3 --threads 1 --seed 0
+	$(LINKFM) train finetune --init $(WORK)/pretrain --data $(WORK)/data/train \
+	  --out $(WORK)/finetune-100 --label-fraction 1.0 --steps $(FINETUNE_STEPS) $(FINETUNE)
+	$(LINKFM) train finetune --scratch --data $(WORK)/data/train \
+	  --out $(WORK)/scratch-100 --label-fraction 1.0 --steps $(FINETUNE_STEPS) $(FINETUNE)
+	for f in 0.1 0.05 0.01; do \
+	  $(LINKFM) train finetune --init $(WORK)/pretrain --data $(WORK)/data/train \
+	    --out $(WORK)/finetune-$$f --label-fraction $$f --steps $(FEWSHOT_STEPS) $(FINETUNE) && \
+	  $(LINKFM) train finetune --scratch --data $(WORK)/data/train \
+	    --out $(WORK)/scratch-$$f --label-fraction $$f --steps $(FEWSHOT_STEPS) $(FINETUNE) || exit 1; \
+	done
+	$(LINKFM) evaluate --checkpoint $(WORK)/finetune-100 --scratch $(WORK)/scratch-100 \
+	  --fewshot 1=$(WORK)/finetune-0.01,5=$(WORK)/finetune-0.05,10=$(WORK)/finetune-0.1,100=$(WORK)/finetune-100 \
+	  --fewshot-scratch 1=$(WORK)/scratch-0.01,5=$(WORK)/scratch-0.05,10=$(WORK)/scratch-0.1,100=$(WORK)/scratch-100 \
+	  --data $(WORK)/data/test --ood $(WORK)/data/ood --out $(WORK)/eval
+	rm -rf $(CKPT_DEST) && mkdir -p $(CKPT_DEST)
+	cp $(WORK)/finetune-100/weights.safetensors $(WORK)/finetune-100/manifest.json $(CKPT_DEST)/
+	cp -r $(WORK)/eval $(CKPT_DEST)/eval
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis runs

@@ -26,6 +26,8 @@ from xapp.errors import MalformedInput
 FORMAT = 1
 WEIGHTS = "weights.safetensors"
 MANIFEST = "manifest.json"
+SHIPPED = Path(__file__).resolve().parent / "checkpoints" / "linkfm-v1"
+"""The checkpoint shipped with the package (trained by ``make checkpoint``; see the README)."""
 
 
 class CheckpointError(MalformedInput):

@@ -148,7 +148,8 @@ class Controls(_Frozen):
     csi_report_period_ms: int = Field(default=10, ge=1, le=10_000)
     kpm_measurements: tuple[str, ...] = Field(default=DEFAULT_KPM_MEASUREMENTS, min_length=1)
     request_csi_channel: bool = Field(
-        default=False, description="ask E2SM-CSI for the channel tensor, not only CSI reports")
+        default=True, description="ask E2SM-CSI for the SRS channel estimate, not only CSI "
+        "reports (the model and the classical policy both read it)")
     window_slots: int = Field(default=4, ge=1, le=256, description="report slots per UE window")
     ue_inactivity_timeout_s: float = Field(default=5.0, gt=0)
     batch_deadline_ms: float = Field(

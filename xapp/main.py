@@ -28,6 +28,7 @@ from typing import Any, Literal, cast
 import aiohttp
 from aiohttp import web
 
+from model.checkpoint import SHIPPED
 from xapp.app import LinkFmApp, RuntimeOptions
 from xapp.config import ConfigError, Controls, Settings, load_settings
 from xapp.decide.predictor import ClassicalPredictor, ModelPredictor, Predictor
@@ -70,8 +71,15 @@ def main(args: argparse.Namespace) -> int:
 
 
 def load_predictor(controls: Controls, classical: bool = False) -> Predictor:
-    """The checkpoint's model, or the classical policy when there is none (logged)."""
+    """The checkpoint's model, or the classical policy when there is none (logged).
+
+    ``controls.model_checkpoint`` names the folder; when it does not exist, the checkpoint
+    shipped inside the package (``model.checkpoint.SHIPPED``) is used if present.
+    """
     path = Path(controls.model_checkpoint)
+    if not path.is_dir() and SHIPPED.is_dir():
+        log.info("no checkpoint at %s: using the shipped checkpoint %s", path, SHIPPED)
+        path = SHIPPED
     if not classical and path.is_dir():
         try:
             predictor = ModelPredictor(path)
