@@ -1,20 +1,23 @@
 """What the xApp's telemetry wrote, and what VictoriaMetrics gives back, as comparable sets.
 
 The writer sends InfluxDB line protocol; VictoriaMetrics stores each field as the series
-``<measurement>_<field>{tags}`` with millisecond timestamps. Several points can share a
-millisecond (one decision cycle stamps all its UEs within microseconds), so a field's
-samples are compared as a multiset of (series, tags, ms, value): every field of every
-point sent must come back, with its tags, and nothing else.
+``<measurement>_<field>{tags}`` with millisecond timestamps and about 12 significant
+digits. Several points share a millisecond (one decision cycle stamps all its UEs alike),
+so a field's samples are compared per (series, tags, ms) as sorted values: every field of
+every point sent must come back, with its tags, and nothing else.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tests.e2e.conftest import FullLoop
-from tests.telemetry.victoria import Series
+from tests.telemetry.victoria import Series, VictoriaMetrics
 from xapp.app import DecisionEvent
 from xapp.telemetry.points import cell_tag
 
@@ -56,17 +59,13 @@ def points_of(lines: Iterable[str], measurement: str) -> list[LinePoint]:
     return [p for p in map(parse_line, lines) if p.measurement == measurement]
 
 
-def _norm(value: float) -> float:
-    return float(f"{value:.9g}")  # the store's float encoding may differ past ~15 digits
-
-
 def sent_samples(points: Iterable[LinePoint]) -> Counter[Sample]:
-    return Counter((f"{p.measurement}_{name}", p.tags, p.time_ms, _norm(value))
+    return Counter((f"{p.measurement}_{name}", p.tags, p.time_ms, value)
                    for p in points for name, value in p.fields.items())
 
 
 def stored_samples(series: Iterable[Series]) -> Counter[Sample]:
-    return Counter((s.name, tuple(sorted(s.tags.items())), t, _norm(v))
+    return Counter((s.name, tuple(sorted(s.tags.items())), t, v)
                    for s in series for t, v in s.samples)
 
 
@@ -92,6 +91,41 @@ def point_row(p: LinePoint) -> Row:
             int(f["pmi_i2"]), opt("beam"))
 
 
+def _by_key(samples: Counter[Sample]) -> dict[tuple[str, Tags, int], list[float]]:
+    grouped: dict[tuple[str, Tags, int], list[float]] = {}
+    for (name, tags, t, value), n in samples.items():
+        grouped.setdefault((name, tags, t), []).extend([value] * n)
+    return {k: sorted(v) for k, v in grouped.items()}
+
+
+def difference(sent: Counter[Sample], stored: Counter[Sample]) -> str:
+    """Empty when ``stored`` holds every sample of ``sent`` and nothing else, values equal
+    to 1e-9 relative (the store keeps about 12 significant digits of a float); else what
+    differs, for assertion messages."""
+    want, got = _by_key(sent), _by_key(stored)
+    keys = sorted(want.keys() | got.keys())
+    bad = [(k, want.get(k, []), got.get(k, [])) for k in keys
+           if len(want.get(k, [])) != len(got.get(k, []))
+           or not all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+                      for a, b in zip(want[k], got[k], strict=True))]
+    if not bad:
+        return ""
+    return f"{len(bad)} (series, tags, ms) differ, e.g. (key, sent, stored): {bad[:3]}"
+
+
+async def read_back(victoria: VictoriaMetrics, match: str, sent: Counter[Sample],
+                    timeout_s: float = 30.0) -> list[Series]:
+    """The series matching ``match`` once the store holds exactly ``sent``, or the last
+    read after ``timeout_s``: newly ingested series take about a second (more on a busy
+    machine) to become searchable. Reads off the event loop, which keeps running."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stored = await asyncio.to_thread(victoria.export, match, settle_s=0.0)
+        if not difference(sent, stored_samples(stored)) or time.monotonic() > deadline:
+            return stored
+        await asyncio.sleep(0.5)
+
+
 async def assert_recommendations_read_back(loop: FullLoop) -> list[Series]:
     """Pause the cells, let decisions and telemetry settle, then check that every decision
     the xApp made was counted, sent as one point with the same facts, and stored with
@@ -100,16 +134,16 @@ async def assert_recommendations_read_back(loop: FullLoop) -> list[Series]:
     await loop.pause()
     try:
         await loop.settle()
-        assert loop.telemetry.flush(timeout_s=20)
+        assert await asyncio.to_thread(loop.telemetry.flush, 20)
         lines = points_of(loop.written_lines, "linkfm_recommendation")
         # what the xApp decided == what it counted == what its writer sent
         assert len(loop.decided) == loop.decisions == len(lines)
         assert Counter(decision_row(d.event) for d in loop.decided) == \
             Counter(point_row(p) for p in lines)
-        stored = loop.victoria.export('{__name__=~"linkfm_recommendation_.*"}',
-                                      samples=("linkfm_recommendation_ue_id", len(lines)))
+        sent = sent_samples(lines)
+        stored = await read_back(loop.victoria, '{__name__=~"linkfm_recommendation_.*"}', sent)
         # every field of every point, with its tags and timestamp, and nothing else
-        assert stored_samples(stored) == sent_samples(lines)
+        assert not (diff := difference(sent, stored_samples(stored))), diff
         assert {tuple(sorted(s.tags)) for s in stored} == \
             {("cell", "e2_node", "model_version", "reason", "xapp")}
         return stored

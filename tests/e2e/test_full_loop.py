@@ -20,7 +20,9 @@ from tests.conftest import REPO_ROOT, running_victoria
 from tests.e2e.conftest import N_UES, XAPP_NAME, FullLoop, full_loop
 from tests.e2e.readback import (
     assert_recommendations_read_back,
+    difference,
     points_of,
+    read_back,
     sent_samples,
     stored_samples,
 )
@@ -87,10 +89,9 @@ async def test_every_recommendation_is_read_back_from_victoria_metrics(loop: Ful
 async def test_the_scoreboard_is_read_back_per_cell(loop: FullLoop) -> None:
     await loop.wait_for(lambda: len(points_of(loop.written_lines, "linkfm_scoreboard")) >= 2,
                         "two scoreboard points written")
-    lines = points_of(loop.written_lines, "linkfm_scoreboard")
-    stored = loop.victoria.export('{__name__=~"linkfm_scoreboard_.*"}',
-                                  samples=("linkfm_scoreboard_se_xapp", len(lines)))
-    assert stored_samples(stored) == sent_samples(lines)
+    sent = sent_samples(points_of(loop.written_lines, "linkfm_scoreboard"))
+    stored = await read_back(loop.victoria, '{__name__=~"linkfm_scoreboard_.*"}', sent)
+    assert not (diff := difference(sent, stored_samples(stored))), diff
     [node] = loop.runner.nodes
     # the same cell tag as the recommendations', so dashboards can put them side by side
     assert {(s.tags["e2_node"], s.tags["cell"]) for s in stored} == \
