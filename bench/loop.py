@@ -80,6 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-batch", type=int, default=256, help="most UEs per batch")
     parser.add_argument("--switch-interval-ms", type=float, default=0.0,
                         help="sys.setswitchinterval for the run (0: leave Python's 5 ms)")
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="override the predictor's torch intra-op threads (0: its own: "
+                             "1 for the classical policy, 2 for the model)")
     parser.add_argument("--kpm-inline", action="store_true",
                         help="decode KPM on the event loop (RuntimeOptions.kpm_in_process off)")
 
@@ -285,6 +288,7 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
             await asyncio.sleep(0.1)  # the consumer reads the last batches
             ours.send(("stop",))
             _, received = await asyncio.to_thread(ours.recv)
+            bad_inputs = app.bad.total  # before stopping: frames still queued then are not ours
         finally:
             with contextlib.suppress(ValueError):
                 gc.callbacks.remove(on_gc)
@@ -334,7 +338,7 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
         "batches": app.batcher.counters.batches,
         "mean_batch": round(app.batcher.counters.items / max(app.batcher.counters.batches, 1),
                             1),
-        "bad_inputs": app.bad.total,
+        "bad_inputs": bad_inputs,
         "kpm_decoded_in_worker": app.kpm_worker.decoded if app.kpm_worker else 0,
         "telemetry": {"written": stats.written, "dropped": stats.dropped},
     }
@@ -365,7 +369,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     steps = args.steps or (5 if quick else 20)
     if args.switch_interval_ms > 0:
         sys.setswitchinterval(args.switch_interval_ms / 1000)
-    predictor, what = choose_predictor(args.checkpoint)
     cells_needed = max(math.ceil(n / UES_PER_CELL) for n in ue_counts)
     started = time.perf_counter()
     cells = []
@@ -374,6 +377,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cells.append(build_cell(i, in_cell, steps, args.period_ms, args.kpm_period_ms,
                                 DEFAULT_KPM_MEASUREMENTS))
     build_s = time.perf_counter() - started
+    # After the simulator (which sets torch's threads for itself): the predictor sets its own.
+    predictor, what = choose_predictor(args.checkpoint)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     results = []
     with tempfile.TemporaryDirectory(prefix="linkfm-bench-loop-") as tmp:
         for n in ue_counts:
