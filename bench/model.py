@@ -26,6 +26,7 @@ import argparse
 import math
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -145,6 +146,7 @@ def figures(t: Timings, batch: int, flops: float, peak: dict[str, Any]) -> dict[
         "latency_ms_p50": round(p["p50_us"] / 1e3, 3),
         "latency_ms_p99": round(p["p99_us"] / 1e3, 3),
         "latency_ms_best": round(best * 1e3, 3),
+        "flops_per_window": flops,
         "achieved_gflops": round(flops * batch / median / 1e9, 2),
         "peak_fraction": round(flops * batch / median / 1e9 / peak_gflops, 4),
         "peak_fraction_best": round(flops * batch / best / 1e9 / peak_gflops, 4),
@@ -379,8 +381,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             fns[f"exit{i}"] = partial(net, tb, exit_threshold=thr)
         times = interleaved(fns, seconds, min_calls)
         key = str(batch)
-        float32[key] = figures(times["float32"], batch, counted, peak)
-        int8[key] = figures(times["int8"], batch, counted, peak)
+        batch_flops = counted_flops(net, tb)[0]  # this batch's tokens enter the encoder
+        float32[key] = figures(times["float32"], batch, batch_flops, peak)
+        int8[key] = figures(times["int8"], batch, batch_flops, peak)
         int8[key].update(speedup(int8[key], float32[key]))
         tok[key] = tokenize_share(times["tokenize"], times["float32"], batch)
         for i, row in enumerate(rows):
@@ -420,4 +423,22 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         progress.update()
     progress.close()
     result["machine"]["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+    print(summary(result), file=sys.stderr)
     return result
+
+
+def summary(result: dict[str, Any]) -> str:
+    """A few lines for people: the target's verdict per variant at the target batch."""
+    lines = [f"linkfm bench model: {result['threads']} threads, load "
+             f"{result['machine']['load_avg_before'][0]}, peak "
+             f"{result['matmul_peak']['best_gflops']} GFLOP/s (wall) / "
+             f"{result['matmul_peak']['best_gflops_cpu_estimate']} (CPU time)"]
+    for name, v in result["target"]["variants"].items():
+        frac = v.get("peak_fraction_cpu_estimate")
+        lines.append(f"  {name:24s} {v['windows_per_s']:>9.0f} windows/s median, "
+                     f"{v['windows_per_s_cpu_estimate']:>9.0f} CPU-time estimate"
+                     + (f", {100 * frac:.0f} % of peak" if frac is not None else ""))
+    t = result["target"]
+    lines.append(f"  target {t['windows_per_s']} windows/s at >= {100 * t['peak_fraction']:.0f} %"
+                 f" of peak: met={t['met']} met_cpu_estimate={t['met_cpu_estimate']}")
+    return "\n".join(lines)
