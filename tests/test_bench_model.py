@@ -171,3 +171,18 @@ def test_bench_times_dataset_windows_when_given(tmp_path: Path,
     assert result["windows"].startswith(str(data))
     assert result["float32"]["8"]["windows_per_s"] > 0
     assert result["early_exit"]["thresholds"][0]["early_exit_share"] == 1.0
+
+
+def test_the_default_checkpoint_is_the_newest_manifest(tmp_path: Path) -> None:
+    import os
+
+    from bench.model import latest_checkpoint
+
+    assert latest_checkpoint(tmp_path) is None
+    for age, name in ((200, "old"), (100, "new")):
+        (tmp_path / name).mkdir()
+        manifest = tmp_path / name / "manifest.json"
+        manifest.write_text("{}")
+        os.utime(manifest, (1e9 - age, 1e9 - age))
+    (tmp_path / "no-manifest").mkdir()
+    assert latest_checkpoint(tmp_path) == tmp_path / "new"
