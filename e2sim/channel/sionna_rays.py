@@ -159,10 +159,25 @@ def _step_11_rays(cir: Any, phases: torch.Tensor, topo: Topology, rays: Any) -> 
         return cir._step_11_nlos(phases, topo, rays, torch.zeros(1))[..., 0]  # type: ignore[no-any-return]
     h_phase = cir._step_11_phase_matrix(phases, rays)
     angles = (rays.aoa, rays.aod, rays.zoa, rays.zod)
-    h = cir._step_11_field_matrix(topo, *angles, h_phase) \
-        * cir._step_11_array_offsets(topo, *angles)
+    h = cir._step_11_field_matrix(topo, *angles, h_phase) * _array_offsets(cir, topo, rays)
     scale = torch.sqrt(rays.powers / h.shape[4]).to(h.dtype)
     return h * scale[..., None, None, None]  # type: ignore[no-any-return]
+
+
+def _array_offsets(cir: Any, topo: Topology, rays: Any) -> torch.Tensor:
+    """``exp(j 2 pi / lambda (r_rx . d_rx + r_tx . d_tx))`` per ray and antenna pair, as
+    Sionna's ``_step_11_array_offsets`` (TR 38.901 eq. 7.5-22) but with one cos/sin of the
+    summed phase instead of two complex exponentials and their product (same values up to
+    float rounding, a fraction of the time). [batch, tx, rx, C, R, rx_ant, tx_ant]."""
+    k = 2 * math.pi / cir._lambda_0
+    r_rx = cir._unit_sphere_vector(rays.zoa, rays.aoa).squeeze(-1)  # [b, tx, rx, C, R, 3]
+    r_tx = cir._unit_sphere_vector(rays.zod, rays.aod).squeeze(-1)
+    d_rx = cir._step_11_get_rx_antenna_positions(topo)  # [b, rx, rx_ant, 3]
+    d_tx = cir._step_11_get_tx_antenna_positions(topo)  # [b, tx, tx_ant, 3]
+    phase_rx = torch.einsum("btrcyk,brak->btrcya", r_rx, d_rx)
+    phase_tx = torch.einsum("btrcyk,btak->btrcya", r_tx, d_tx)
+    phase = k * (phase_rx[..., :, None] + phase_tx[..., None, :])
+    return torch.polar(torch.ones_like(phase), phase)
 
 
 def _slopes(zoa: torch.Tensor, aoa: torch.Tensor, heading: torch.Tensor,

@@ -10,16 +10,21 @@ How the channel evolves (why it is cheap enough for 64 UEs in real time):
   and the channel slides from the anchor behind the UE to the one ahead of it with
   power-preserving weights, so consecutive reports stay as correlated as speed x period
   allows, with no jump at anchors.
-- Anchors are drawn when a UE is about to run out of them, together with the other UEs
-  nearest to running out (a call costs ~1 ms per anchor; its LSP correlation grows with
-  the cube of the anchors in it, hence the cap on UEs per call). Consistency is kept
-  within a call, not across calls: the cross-fade hides that seam too.
+- Anchors are drawn ahead: once a UE would run out of them (queued or being drawn)
+  within ``anchor_lookahead_s`` of simulated time, it is drawn for, together with the
+  other UEs nearest to running out (a call costs ~0.85 ms of CPU per anchor; its LSP
+  correlation grows with the cube of the anchors in it, hence the cap on UEs per call).
+  Consistency is kept within a call, not across calls: the cross-fade hides that seam.
+- The Sionna calls run in a background thread of the drop (``prefetch_anchors``), off
+  the reports' critical path; call i draws from its own generator seeded by (seed, i),
+  so which thread draws, and when, changes nothing: the same seed gives the same
+  channels with or without the thread, whatever else reseeds Sionna or torch.
 - A track U-turns where it would leave the sector (120°, TR 38.901 min distance to
   ISD / sqrt 3).
-Measured with bench/sim_channel.py on the shared 2-core machine (1 torch thread, 4x2,
-52 PRB, 13 subbands, 3-120 km/h, 10 ms reports, anchors every 2.5 m): 64 UEs cost
-6.3-7.0 ms of CPU per report (about 4 ms drawing anchors, 3 ms evolving rays), i.e. real
-time; anchors every 1 m would cost ~2.5x the drawing and miss real time at 64 UEs.
+Cost (bench sim, 4x2, 52 PRB, 13 subbands, 3-120 km/h, 10 ms reports, anchors every
+2.5 m): 64 UEs need ~4.3 anchors per report, ~3.7 ms of CPU in the background thread;
+evolving the rays and adding the estimation errors costs the reporting thread ~1.5-2 ms.
+Anchors every 1 m would cost ~2.5x the drawing.
 """
 
 from __future__ import annotations
