@@ -154,6 +154,18 @@ class FullLoop:
                     await task
         self._driver = self._feeder = None
 
+    @contextlib.asynccontextmanager
+    async def quiet(self) -> AsyncIterator[None]:
+        """Paused, decisions settled and telemetry flushed: what was sent stays put while
+        the body reads it back. The cells run again afterwards."""
+        await self.pause()
+        try:
+            await self.settle()
+            assert await asyncio.to_thread(self.telemetry.flush, 20)
+            yield
+        finally:
+            self.resume()
+
     async def restart_simulator(self) -> NodeRunner:
         """Stop the node runner and start a new one with the same cells (same E2 node names
         and cell ids, new RMR ports); push the new route table to the xApp's RMR control

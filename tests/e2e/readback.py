@@ -13,7 +13,7 @@ import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tests.e2e.conftest import FullLoop
@@ -113,39 +113,35 @@ def difference(sent: Counter[Sample], stored: Counter[Sample]) -> str:
     return f"{len(bad)} (series, tags, ms) differ, e.g. (key, sent, stored): {bad[:3]}"
 
 
-async def read_back(victoria: VictoriaMetrics, match: str, sent: Counter[Sample],
-                    timeout_s: float = 30.0) -> list[Series]:
-    """The series matching ``match`` once the store holds exactly ``sent``, or the last
-    read after ``timeout_s``: newly ingested series take about a second (more on a busy
-    machine) to become searchable. Reads off the event loop, which keeps running."""
+async def read_back(victoria: VictoriaMetrics, match: str, sent: Callable[[], Counter[Sample]],
+                    timeout_s: float = 30.0) -> tuple[Counter[Sample], list[Series]]:
+    """(what ``sent()`` says was sent, the series matching ``match``) once the store holds
+    exactly that, or the last pair after ``timeout_s``. Both sides are read again each
+    time: newly ingested series take a second or more to become searchable, and the xApp
+    may write more (its health points) meanwhile. Reads off the event loop."""
     deadline = time.monotonic() + timeout_s
     while True:
+        expected = sent()
         stored = await asyncio.to_thread(victoria.export, match, settle_s=0.0)
-        if not difference(sent, stored_samples(stored)) or time.monotonic() > deadline:
-            return stored
+        if not difference(expected, stored_samples(stored)) or time.monotonic() > deadline:
+            return expected, stored
         await asyncio.sleep(0.5)
 
 
 async def assert_recommendations_read_back(loop: FullLoop) -> list[Series]:
-    """Pause the cells, let decisions and telemetry settle, then check that every decision
-    the xApp made was counted, sent as one point with the same facts, and stored with
-    every field, tag and timestamp; the cells run again afterwards. Returns what was
-    stored."""
-    await loop.pause()
-    try:
-        await loop.settle()
-        assert await asyncio.to_thread(loop.telemetry.flush, 20)
+    """With the loop quiet (:meth:`FullLoop.quiet`), check that every decision the xApp
+    made was counted, sent as one point with the same facts, and stored with every field,
+    tag and timestamp. Returns what was stored."""
+    async with loop.quiet():
         lines = points_of(loop.written_lines, "linkfm_recommendation")
         # what the xApp decided == what it counted == what its writer sent
         assert len(loop.decided) == loop.decisions == len(lines)
         assert Counter(decision_row(d.event) for d in loop.decided) == \
             Counter(point_row(p) for p in lines)
-        sent = sent_samples(lines)
-        stored = await read_back(loop.victoria, '{__name__=~"linkfm_recommendation_.*"}', sent)
+        sent, stored = await read_back(loop.victoria, '{__name__=~"linkfm_recommendation_.*"}',
+                                       lambda: sent_samples(lines))
         # every field of every point, with its tags and timestamp, and nothing else
         assert not (diff := difference(sent, stored_samples(stored))), diff
         assert {tuple(sorted(s.tags)) for s in stored} == \
             {("cell", "e2_node", "model_version", "reason", "xapp")}
         return stored
-    finally:
-        loop.resume()

@@ -89,8 +89,10 @@ async def test_every_recommendation_is_read_back_from_victoria_metrics(loop: Ful
 async def test_the_scoreboard_is_read_back_per_cell(loop: FullLoop) -> None:
     await loop.wait_for(lambda: len(points_of(loop.written_lines, "linkfm_scoreboard")) >= 2,
                         "two scoreboard points written")
-    sent = sent_samples(points_of(loop.written_lines, "linkfm_scoreboard"))
-    stored = await read_back(loop.victoria, '{__name__=~"linkfm_scoreboard_.*"}', sent)
+    async with loop.quiet():
+        sent, stored = await read_back(
+            loop.victoria, '{__name__=~"linkfm_scoreboard_.*"}',
+            lambda: sent_samples(points_of(loop.written_lines, "linkfm_scoreboard")))
     assert not (diff := difference(sent, stored_samples(stored))), diff
     [node] = loop.runner.nodes
     # the same cell tag as the recommendations', so dashboards can put them side by side
