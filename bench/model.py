@@ -277,14 +277,19 @@ def target_section(variants: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# changes to the default config: wider tokens raise the matmul share, one head halves the
+# softmax work, wider patches cut the channel-estimate tokens
 SWEEP: tuple[dict[str, Any], ...] = (
     {},
+    {"n_heads": 1},
+    {"d_model": 48},
     {"d_model": 64},
+    {"d_model": 64, "n_heads": 1},
+    {"d_model": 64, "n_heads": 1, "patch_subbands": 16},
     {"d_model": 64, "mlp_ratio": 4},
     {"d_model": 96},
     {"d_model": 128},
     {"d_model": 128, "n_layers": 2, "early_exit_layers": (1,)},
-    {"d_model": 64, "patch_subbands": 16},
 )
 
 
