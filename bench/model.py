@@ -16,8 +16,11 @@ All on ``--threads`` intra-op threads (2 by default), in one run:
 Windows are synthetic (model.synthetic) or, with ``--data DIR``, rows of dataset shards; the
 model is ``--checkpoint DIR``, else the newest checkpoint under model/checkpoints/, else a
 fresh default config (``--fresh`` forces that).
-On a shared machine the median counts other people's work: ``*_best`` figures (the fastest
-pass) estimate dedicated cores. Both are reported, with the load average before and after.
+On a shared machine the median counts other people's work: ``*_best`` (the fastest pass) and
+``*_cpu_estimate`` (batch x threads / CPU seconds, see bench._inference_timing) estimate
+dedicated cores; all are reported, with the load average before and after. Run it with
+OMP_WAIT_POLICY=PASSIVE there: threads that spin while their partner is descheduled burn
+CPU and stretch every operator several-fold.
 """
 
 from __future__ import annotations
@@ -25,11 +28,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,14 @@ import torch
 from tqdm import tqdm
 
 import model as model_package
-from bench._timing import machine, percentiles
+from bench._inference_timing import (
+    figures,
+    interleaved,
+    matmul_peak,
+    speedup,
+    tokenize_share,
+)
+from bench._timing import machine
 from model.checkpoint import load_checkpoint
 from model.data import WindowSet, load_windows, stats_of
 from model.flops import analytic_flops, counted_flops, encoder_tokens
@@ -52,8 +60,6 @@ TARGET_WINDOWS_PER_S = 6400  # 64 UEs every 10 ms
 TARGET_PEAK_FRACTION = 0.4
 TARGET_BATCH = 64
 CHECKPOINTS = Path(model_package.__file__).parent / "checkpoints"
-# (M, K, N) of the peak GEMMs besides the model's own widest one
-PEAK_SHAPES = ((256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (4096, 64, 256))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,89 +80,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timed seconds per measurement (--quick: 0.1)")
     parser.add_argument("--sweep", action="store_true",
                         help="also time other configs against the target (slow)")
-
-
-# ---------------------------------------------------------------- timing
-@dataclass
-class Timings:
-    """Per-call wall seconds and process CPU seconds (all threads) of one variant."""
-
-    wall: list[float] = field(default_factory=list)
-    cpu: list[float] = field(default_factory=list)
-
-
-def interleaved(fns: dict[str, Callable[[], Any]], seconds: float,
-                min_calls: int = 5) -> dict[str, Timings]:
-    """Times of each of ``fns``, called in turn (round robin) after a warm-up call.
-
-    Taking turns exposes every variant to the same load, so their ratios stay fair on a
-    shared machine even when the absolute figures wander.
-    """
-    for fn in fns.values():
-        fn()
-    out = {name: Timings() for name in fns}
-    start = time.perf_counter()
-    rounds = 0
-    while rounds < min_calls or time.perf_counter() - start < seconds * len(fns):
-        for name, fn in fns.items():
-            t0, c0 = time.perf_counter(), time.process_time()
-            fn()
-            out[name].wall.append(time.perf_counter() - t0)
-            out[name].cpu.append(time.process_time() - c0)
-        rounds += 1
-    return out
-
-
-def matmul_peak(seconds: float, model_shape: tuple[int, int, int]) -> dict[str, Any]:
-    """Best float32 GFLOP/s of torch.mm over PEAK_SHAPES and the model's widest GEMM."""
-    gemms: dict[str, Callable[[], Any]] = {}
-    flops: dict[str, int] = {}
-    for m, k, n in (*PEAK_SHAPES, model_shape):
-        a, b, c = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
-        gemms[f"{m}x{k}x{n}"] = partial(torch.mm, a, b, out=c)
-        flops[f"{m}x{k}x{n}"] = 2 * m * k * n
-    times = interleaved(gemms, seconds / 4)
-    by_shape = {s: round(flops[s] / min(t.wall) / 1e9, 2) for s, t in times.items()}
-    best_shape = max(by_shape, key=lambda s: by_shape[s])
-    threads = torch.get_num_threads()
-    cpu = {s: flops[s] * threads / max(min(t.cpu), 1e-9) / 1e9 for s, t in times.items()}
-    return {"gflops_by_shape": by_shape, "best_gflops": by_shape[best_shape],
-            "best_shape": best_shape,
-            "best_gflops_cpu_estimate": round(max(cpu.values()), 2)}
-
-
-def figures(t: Timings, batch: int, flops: float, peak: dict[str, Any]) -> dict[str, Any]:
-    """Windows/s, latency and achieved fraction of the peak from one variant's timings.
-
-    ``*_cpu_estimate``: batch x threads / median CPU seconds, what the threads would do on
-    dedicated cores (a waiting thread spends no CPU; a spinning one does, so it errs low:
-    run with OMP_WAIT_POLICY=PASSIVE on a shared machine), against the peak estimated the
-    same way.
-    """
-    peak_gflops, peak_cpu = peak["best_gflops"], peak["best_gflops_cpu_estimate"]
-    p = percentiles(t.wall)
-    median, best = statistics.median(t.wall), min(t.wall)
-    cpu_rate = batch * torch.get_num_threads() / max(statistics.median(t.cpu), 1e-9)
-    return {
-        "batch": batch,
-        "calls": len(t.wall),
-        "windows_per_s": round(batch / median, 1),
-        "windows_per_s_best": round(batch / best, 1),
-        "windows_per_s_cpu_estimate": round(cpu_rate, 1),
-        "latency_ms_p50": round(p["p50_us"] / 1e3, 3),
-        "latency_ms_p99": round(p["p99_us"] / 1e3, 3),
-        "latency_ms_best": round(best * 1e3, 3),
-        "flops_per_window": flops,
-        "achieved_gflops": round(flops * batch / median / 1e9, 2),
-        "peak_fraction": round(flops * batch / median / 1e9 / peak_gflops, 4),
-        "peak_fraction_best": round(flops * batch / best / 1e9 / peak_gflops, 4),
-        "peak_fraction_cpu_estimate": round(flops * cpu_rate / 1e9 / peak_cpu, 4),
-    }
-
-
-def speedup(fig: dict[str, Any], ref: dict[str, Any]) -> dict[str, float]:
-    return {f"speedup{k}": round(fig[f"windows_per_s{k}"] / ref[f"windows_per_s{k}"], 3)
-            for k in ("", "_best", "_cpu_estimate")}
 
 
 # ---------------------------------------------------------------- model and windows
@@ -316,22 +239,6 @@ def sweep_section(seconds: float, peak: dict[str, Any]) -> list[dict[str, Any]]:
                      "flops_per_window": flops, **fig,
                      **{k: v for k, v in verdict(fig).items() if "met" in k}})
     return rows
-
-
-def tokenize_share(tok: Timings, fwd: Timings, batch: int) -> dict[str, Any]:
-    """The tokenizer's share of tokenize + forward, and the end-to-end rate."""
-    out: dict[str, Any] = {}
-    for kind, pick in (("", statistics.median), ("_best", min)):
-        t_ms, f_ms = 1e3 * pick(tok.wall), 1e3 * pick(fwd.wall)
-        out[f"tokenize_ms{kind or '_p50'}"] = round(t_ms, 3)
-        out[f"forward_ms{kind or '_p50'}"] = round(f_ms, 3)
-        out[f"tokenize_share{kind}"] = round(t_ms / (t_ms + f_ms), 4)
-        out[f"windows_per_s{kind}"] = round(1e3 * batch / (t_ms + f_ms), 1)
-    t_cpu, f_cpu = statistics.median(tok.cpu), statistics.median(fwd.cpu)
-    out["tokenize_share_cpu_estimate"] = round(t_cpu / max(t_cpu + f_cpu, 1e-9), 4)
-    out["windows_per_s_cpu_estimate"] = round(
-        batch * torch.get_num_threads() / max(t_cpu + f_cpu, 1e-9), 1)
-    return out
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
