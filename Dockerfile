@@ -54,7 +54,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     LD_LIBRARY_PATH=/usr/local/lib:/usr/local/lib64 \
     RMR_SEED_RT=/opt/route/local.rt \
     CONFIG_FILE=/opt/ric/config/config-file.json \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    OMP_WAIT_POLICY=PASSIVE
 USER 10001
 EXPOSE 4560 4561 8080
 CMD ["linkfm", "xapp"]

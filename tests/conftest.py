@@ -15,6 +15,9 @@ import pytest
 if TYPE_CHECKING:
     from tests.telemetry.victoria import VictoriaMetrics
 
+# As `linkfm` does before torch loads (xapp/cli.py): sleeping, not spinning, OpenMP threads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
