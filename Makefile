@@ -76,13 +76,13 @@ checkpoint: install
 	  $(LINKFM) train finetune --scratch --data $(WORK)/data/train \
 	    --out $(WORK)/scratch-$$f --label-fraction $$f --steps $(FEWSHOT_STEPS) $(FINETUNE) || exit 1; \
 	done
-	$(LINKFM) evaluate --checkpoint $(WORK)/finetune-100 --scratch $(WORK)/scratch-100 \
+	$(LINKFM) evaluate --checkpoint $(WORK)/finetune-100 --scratch $(WORK)/scratch-100 --fit-snr $(WORK)/data/train \
 	  --fewshot 1=$(WORK)/finetune-0.01,5=$(WORK)/finetune-0.05,10=$(WORK)/finetune-0.1,100=$(WORK)/finetune-100 \
 	  --fewshot-scratch 1=$(WORK)/scratch-0.01,5=$(WORK)/scratch-0.05,10=$(WORK)/scratch-0.1,100=$(WORK)/scratch-100 \
 	  --data $(WORK)/data/test --ood $(WORK)/data/ood --out $(WORK)/eval
-	rm -rf $(CKPT_DEST) && mkdir -p $(CKPT_DEST)
-	cp $(WORK)/finetune-100/weights.safetensors $(WORK)/finetune-100/manifest.json $(CKPT_DEST)/
-	cp -r $(WORK)/eval $(CKPT_DEST)/eval
+	$(PY) -m model.ship --checkpoint $(WORK)/finetune-100 --eval $(WORK)/eval --out $(CKPT_DEST)
+	mkdir -p $(CKPT_DEST)/logs && cp $(WORK)/pretrain/log.jsonl $(CKPT_DEST)/logs/pretrain.jsonl \
+	  && cp $(WORK)/finetune-100/log.jsonl $(CKPT_DEST)/logs/finetune.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis runs
