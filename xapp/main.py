@@ -82,7 +82,7 @@ def load_predictor(controls: Controls, classical: bool = False) -> Predictor:
         path = SHIPPED
     if not classical and path.is_dir():
         try:
-            predictor = ModelPredictor(path)
+            predictor = ModelPredictor(path, exit_threshold=controls.model_exit_threshold)
             log.info("model %s loaded from %s", predictor.version, path)
             return predictor
         except (MalformedInput, RuntimeError, OSError, ValueError) as exc:
