@@ -54,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="xApp descriptor whose controls to start from")
     parser.add_argument("--no-wait", action="store_true",
                         help="exit after the summary instead of serving the dashboard")
+    parser.add_argument("--classical", action="store_true",
+                        help="decide with the classical policy instead of the model checkpoint")
 
 
 def _free_port() -> int:
@@ -144,7 +146,8 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = _xapp_settings(args, ric, runner, Path(tmp))
         xapp = asyncio.create_task(serve(settings, backend="si95", http_host="127.0.0.1",
-                                         stop=stop, on_started=watch.on_started))
+                                         classical=args.classical, stop=stop,
+                                         on_started=watch.on_started))
         await asyncio.wait_for(watch.started.wait(), 60)
         feeder = asyncio.create_task(_feed_scoreboard(runner, watch))
         dashboard = f"http://127.0.0.1:{settings.http_port}/dashboard"

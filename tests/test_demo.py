@@ -21,6 +21,7 @@ def test_demo_closes_the_loop_and_prints_the_scoreboard(tmp_path: Path) -> None:
     assert result.returncode == 0, out
     assert "LinkFM demo summary" in out and "scoreboard" in out
     assert "decisions_per_s" in out and "latency_p99_ms" in out
+    assert "predictor linkfm-v1" in out  # the shipped checkpoint decides by default
     # without INFLUX_URL the decisions go to a line-protocol file under runs/
     [lp] = list((tmp_path / "runs").glob("telemetry-*.lp"))
     lines = lp.read_text().splitlines()
