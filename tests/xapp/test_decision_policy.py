@@ -58,10 +58,19 @@ def test_a_locally_disabled_cell_falls_back_whatever_a1_says() -> None:
     assert rec.reason == Reason.FALLBACK
 
 
+CAUTIOUS = LinkPolicy(min_confidence_rank=0.5, min_confidence_pmi=0.3, min_confidence_beam=0.3)
+
+
+def test_by_default_an_unsure_prediction_is_still_recommended() -> None:
+    unsure = Prediction(SURE.rank, SURE.pmi, SURE.beam_index, Confidence(0.3, 0.05, 0.05))
+    rec = decide(unsure)
+    assert (rec.reason, rec.rank, rec.pmi, rec.beam_index) == (Reason.MODEL, 2, SURE.pmi, 9)
+
+
 @pytest.mark.parametrize("confidence", [Confidence(0.4, 0.9, 0.9), Confidence(0.9, 0.2, 0.9)])
 def test_low_rank_or_pmi_confidence_falls_back(confidence: Confidence) -> None:
     unsure = Prediction(SURE.rank, SURE.pmi, SURE.beam_index, confidence)
-    rec = decide(unsure)
+    rec = decide(unsure, CAUTIOUS)
     assert (rec.reason, rec.rank, rec.pmi) == (Reason.FALLBACK, 1, REPORTED.pmi)
 
 
@@ -70,7 +79,7 @@ def test_thresholds_come_from_the_a1_policy() -> None:
 
 
 def test_an_unsure_beam_is_replaced_by_the_reported_beam_under_policy() -> None:
-    rec = decide(Prediction(SURE.rank, SURE.pmi, 9, Confidence(0.9, 0.8, 0.1)))
+    rec = decide(Prediction(SURE.rank, SURE.pmi, 9, Confidence(0.9, 0.8, 0.1)), CAUTIOUS)
     assert (rec.reason, rec.rank, rec.beam_index) == (Reason.POLICY, 2, 5)
     assert rec.confidence.beam == pytest.approx(0.1)
 
