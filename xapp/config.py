@@ -163,8 +163,6 @@ class Controls(_Frozen):
         "checkpoint keeps its accuracy at 2.0 with half the windows exiting early")
     policy: LinkPolicy = LinkPolicy()
     recommendation_validity_ms: int = Field(default=20, ge=1, le=60_000)
-    send_rc_control: bool = Field(
-        default=False, description="also send E2SM-RC control requests to RC-capable nodes")
     a1_policy_type_id: int = Field(default=LINKFM_POLICY_TYPE_ID, ge=0)
     grpc_port: int = Field(
         default=50051, ge=0, le=65535, description="LinkAdaptation gRPC port; 0 = no gRPC")
