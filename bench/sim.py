@@ -5,8 +5,11 @@
    scheduler KPM + closed-loop scoring with the oracle). ``wall_s_per_sim_s`` < 1 means
    faster than real time. The channel-only cost of the same drop (bench.sim_channel) is
    reported beside, so the rest is the cost of CSI, KPM and scoring. The machine is
-   shared: CPU time (the process, and per phase the stepping thread), load and the Sionna
-   anchor draws (made in the drop's background thread) are reported too.
+   shared: CPU time (the process plus the anchor worker, and per phase the stepping
+   thread), load and the Sionna anchor draws are reported too. The draws run in a worker
+   process (``--anchor-draws process``, on another core) or in the drop's background
+   thread (``thread``: they take turns with the stepping thread on the GIL, so wall time
+   is about their CPU time added up); both are measured by default, same channels.
 2. Persistence baseline (RADIO.md section 6): every UE reports RI/PMI/beam from its noisy
    CSI-RS estimate at t; the report is scored against the oracle of the TRUE channel at
    t + h for h in ``--horizons`` (0 ms isolates the estimation error), at each speed:
@@ -50,6 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup-seconds", type=float, default=1.0,
                         help="simulated time stepped before measuring (--quick: 0.2 s)")
     parser.add_argument("--period-ms", type=int, default=10, help="report period")
+    parser.add_argument("--anchor-draws", nargs="+", choices=("thread", "process"),
+                        default=["process", "thread"],
+                        help="where the Sionna anchor draws run (ChannelConfig.anchor_draws); "
+                             "each is measured (--quick: process only)")
     parser.add_argument("--horizons", type=int, nargs="+", default=[0, 5, 10, 20, 40],
                         help="persistence horizons [ms] (multiples of 5)")
     parser.add_argument("--speeds", type=float, nargs="+", default=[30.0, 120.0],
@@ -61,12 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cell_cost(n_ues: int, period_ms: int, sim_seconds: float,
-              warmup_seconds: float = 1.0) -> dict[str, Any]:
+              warmup_seconds: float = 1.0, anchor_draws: str = "process") -> dict[str, Any]:
     """Wall and CPU time per simulated second of a UMi cell with scoring on, after
     ``warmup_seconds`` of simulated time (so that ray anchors are drawn at their steady
     rate: a fresh drop starts with several anchors per UE in stock)."""
     started = time.perf_counter()
-    cell = Cell(CellConfig(channel=ChannelConfig(scenario="umi"), n_ues=n_ues,
+    cell = Cell(CellConfig(channel=ChannelConfig(scenario="umi", anchor_draws=anchor_draws),
+                           n_ues=n_ues,
                            report_period_ms=period_ms, seed=1))
     setup = time.perf_counter() - started
     for _ in range(1 + round(warmup_seconds * 1000 / period_ms)):
@@ -83,19 +91,24 @@ def cell_cost(n_ues: int, period_ms: int, sim_seconds: float,
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     simulated = steps * period_ms / 1000
     drawn = {k: v - drawn[k] for k, v in _draw_counters(drop).items()}
+    if anchor_draws == "process":  # the worker's CPU is not in this process's
+        cpu += drawn["cpu_s"]
     only_channel = channel_cost(ChannelConfig(scenario="umi", n_ue=n_ues, seed=1,
-                                              report_period_s=period_ms / 1000), simulated)
-    return {"ues": n_ues, "steps": steps, "warmup_s": warmup_seconds,
+                                              report_period_s=period_ms / 1000,
+                                              anchor_draws=anchor_draws), simulated)
+    return {"ues": n_ues, "anchor_draws": anchor_draws, "steps": steps,
+            "warmup_s": warmup_seconds,
             "setup_s": round(setup, 2),
             "wall_s_per_sim_s": round(wall / simulated, 3),
             "cpu_s_per_sim_s": round(cpu / simulated, 3),
             "ms_per_step": round(1e3 * wall / steps, 2),
             "ms_per_step_by_phase": _per_step(cell.phase_s, steps),
-            # CPU of the stepping thread only; the anchor draws run in the drop's own
-            # thread and are counted in cpu_s_per_sim_s and below.
+            # CPU of the stepping thread only; the anchor draws (in the drop's thread or
+            # the worker process) are counted in cpu_s_per_sim_s and below.
             "cpu_ms_per_step_by_phase": _per_step(cell.phase_cpu_s, steps),
             "sionna_calls_per_sim_s": round(drawn["calls"] / simulated, 2),
             "sionna_draw_ms_per_step": round(1e3 * drawn["draw_s"] / steps, 2),
+            "sionna_draw_cpu_ms_per_step": round(1e3 * drawn["cpu_s"] / steps, 2),
             "waited_for_draws_ms_per_step": round(1e3 * drawn["wait_s"] / steps, 2),
             "real_time": wall < simulated,
             "channel_only_wall_s_per_sim_s": only_channel["wall_s_per_sim_s"],
@@ -109,9 +122,9 @@ def _per_step(spent_s: dict[str, float], steps: int) -> dict[str, float]:
 
 def _draw_counters(drop: object) -> dict[str, float]:
     if not isinstance(drop, SystemLevelDrop):
-        return {"calls": 0.0, "draw_s": 0.0, "wait_s": 0.0}
+        return {"calls": 0.0, "draw_s": 0.0, "cpu_s": 0.0, "wait_s": 0.0}
     return {"calls": float(drop.segments_drawn), "draw_s": drop.draw_seconds,
-            "wait_s": drop.wait_seconds}
+            "cpu_s": drop.draw_cpu_seconds, "wait_s": drop.wait_seconds}
 
 
 def persistence(scenario: str, speed_kmh: float, horizons: list[int], n_ues: int,
@@ -157,7 +170,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ues = [16, 64] if quick else args.ues
     sim_seconds = 0.5 if quick else args.sim_seconds
     warmup = 0.2 if quick else args.warmup_seconds
-    cost = [cell_cost(n, args.period_ms, sim_seconds, warmup) for n in ues]
+    modes = ["process"] if quick else args.anchor_draws
+    cost = [cell_cost(n, args.period_ms, sim_seconds, warmup, mode) for n in ues for mode in modes]
     b_ues = 12 if quick else args.baseline_ues
     b_reports = 24 if quick else args.baseline_reports
     baseline = [persistence(scenario, v, args.horizons, b_ues, b_reports)

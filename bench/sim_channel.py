@@ -43,12 +43,15 @@ def measure(cfg: ChannelConfig, sim_seconds: float) -> dict[str, Any]:
     setup_s = time.perf_counter() - started
     draws_at_setup = drop.draw_seconds if isinstance(drop, SystemLevelDrop) else 0.0
     waits_at_setup = drop.wait_seconds if isinstance(drop, SystemLevelDrop) else 0.0
+    worker_cpu_at_setup = drop.draw_cpu_seconds if isinstance(drop, SystemLevelDrop) else 0.0
     steps = max(1, round(sim_seconds / cfg.report_period_s))
     started, cpu_started = time.perf_counter(), time.process_time()
     for _ in drop.reports(steps):
         pass
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    if isinstance(drop, SystemLevelDrop) and cfg.anchor_draws == "process":
+        cpu += drop.draw_cpu_seconds - worker_cpu_at_setup  # the worker's, not in ours
     simulated = steps * cfg.report_period_s
     result: dict[str, Any] = {
         "ues": cfg.n_ue, "steps": steps, "sim_s": round(simulated, 3),

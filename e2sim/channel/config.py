@@ -71,6 +71,11 @@ class ChannelConfig:
     # the same either way; the thread only takes the draw off the report's critical path).
     anchor_lookahead_s: float = 0.5
     prefetch_anchors: bool = True
+    # Where prefetched draws run: "thread" (the drop's own thread) or "process" (one worker
+    # process shared by the drops of this process: a draw holds the GIL between its many
+    # small torch kernels, so only a process runs it beside the stepping thread). The
+    # channels are the same either way (e2sim.channel.anchor_draws).
+    anchor_draws: str = "thread"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -97,6 +102,8 @@ class ChannelConfig:
             problems.append(f"anchor_lookahead_s={self.anchor_lookahead_s} must be >= 0")
         if self.anchors_per_segment < 2 or self.ues_per_sionna_call < 1:
             problems.append("anchors_per_segment >= 2 and ues_per_sionna_call >= 1 required")
+        if self.anchor_draws not in ("thread", "process"):
+            problems.append(f"anchor_draws={self.anchor_draws!r} must be 'thread' or 'process'")
         if problems:
             raise ValueError("invalid ChannelConfig: " + "; ".join(problems))
 

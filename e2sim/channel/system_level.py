@@ -15,16 +15,19 @@ How the channel evolves (why it is cheap enough for 64 UEs in real time):
   other UEs nearest to running out (a call costs ~0.85 ms of CPU per anchor; its LSP
   correlation grows with the cube of the anchors in it, hence the cap on UEs per call).
   Consistency is kept within a call, not across calls: the cross-fade hides that seam.
-- The Sionna calls run in a background thread of the drop (``prefetch_anchors``), off
-  the reports' critical path; call i draws from its own generator seeded by (seed, i),
-  so which thread draws, and when, changes nothing: the same seed gives the same
-  channels with or without the thread, whatever else reseeds Sionna or torch.
+- The Sionna calls run in a background thread of the drop (``prefetch_anchors``), or in
+  a worker process (``anchor_draws="process"``, `anchor_draws`), off the reports'
+  critical path; call i draws from its own generator seeded by (seed, i), so which
+  thread or process draws, and when, changes nothing: the same seed gives the same
+  channels with or without them, whatever else reseeds Sionna or torch.
 - A track U-turns where it would leave the sector (120°, TR 38.901 min distance to
   ISD / sqrt 3).
 Cost (bench sim, 4x2, 52 PRB, 13 subbands, 3-120 km/h, 10 ms reports, anchors every
 2.5 m): 64 UEs need ~4.5 Sionna calls of 128 anchors per simulated second, ~4-5 ms of CPU
 per report in the background thread; moving, evolving the rays and adding the estimation
-errors costs the reporting thread ~3 ms. Anchors every 1 m would cost ~2.5x the drawing.
+errors costs the reporting thread ~3 ms. A draw in a thread holds the GIL between its small
+kernels, so the two threads take turns (wall ~ the sum of their CPU); in the worker
+process it runs on the other core. Anchors every 1 m would cost ~2.5x the drawing.
 """
 
 from __future__ import annotations
@@ -33,21 +36,29 @@ import math
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import sionna.phy
 import torch
 from sionna.phy.channel import gen_single_sector_topology
 
+from e2sim.channel.anchor_draws import (
+    MAX_PATHS,
+    AnchorJob,
+    DrawnAnchors,
+    draw_anchors,
+    draw_in_worker,
+    reset_worker_pool,
+    worker_pool,
+)
 from e2sim.channel.config import CELL_GEOMETRY, ChannelConfig
 from e2sim.channel.drop import ChannelDrop, TrueChannel
-from e2sim.channel.rayfield import RayField, crossfade, join_paths, pad_paths
-from e2sim.channel.sionna_lock import SIONNA_SEED_LOCK, own_generator
-from e2sim.channel.sionna_rays import system_level_fields, system_level_model
+from e2sim.channel.rayfield import RayField, crossfade, join_paths
+from e2sim.channel.sionna_lock import SIONNA_SEED_LOCK
+from e2sim.channel.sionna_rays import system_level_model
 
-# Paths per UE after padding: up to 20 clusters (UMa NLoS), 4 extra sub-clusters, 1 LoS ray.
-_MAX_PATHS = 25
-_RAYS = 20
+_MAX_PATHS = MAX_PATHS
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class SystemLevelDrop(ChannelDrop):
         # drew them) and how long the stepping thread waited for draws it needed.
         self.segments_drawn = 0
         self.draw_seconds = 0.0
+        self.draw_cpu_seconds = 0.0
         self.wait_seconds = 0.0
         with SIONNA_SEED_LOCK:  # Sionna's UE drop reads the process-wide generator
             sionna.phy.config.seed = cfg.seed % (2**31)
@@ -81,7 +93,7 @@ class SystemLevelDrop(ChannelDrop):
         self._bs_orient = bs_orient[0, 0].float()
         self._indoor = indoor[0]
         self._model = system_level_model(cfg)
-        self._power_scale = 10.0 ** ((cfg.tx_power_dbm - cfg.interference_plus_noise_dbm) / 10.0)
+        self._in_process = cfg.prefetch_anchors and cfg.anchor_draws == "process"
         n = cfg.n_ue
         self._queue: list[deque[_Anchor]] = [deque() for _ in range(n)]
         # Draws submitted and not yet taken into the queues (oldest first), and how many
@@ -91,7 +103,7 @@ class SystemLevelDrop(ChannelDrop):
         self._coming = [0] * n
         self._speed = self.speed_mps.tolist()
         self._executor = (ThreadPoolExecutor(1, thread_name_prefix="sionna-anchors")
-                          if cfg.prefetch_anchors else None)
+                          if cfg.prefetch_anchors and not self._in_process else None)
         # The last anchor drawn on each track: the next one is one spacing further.
         self._track_end = ut_loc[0].float().clone()
         self._track_heading = self._heading.clone()
@@ -213,35 +225,28 @@ class SystemLevelDrop(ChannelDrop):
         # UE-major rows (UE i's anchors are rows i k .. i k + k - 1)
         position = torch.stack(ends, dim=1).reshape(-1, 3)
         heading = torch.stack(headings, dim=1).reshape(-1, 3)
-        generator = torch.Generator().manual_seed(
-            (cfg.seed * 1_000_003 + self.segments_drawn) % (2**63))
+        seed = (cfg.seed * 1_000_003 + self.segments_drawn) % (2**63)
         self.segments_drawn += 1
-        job = (position, heading, self._indoor[ues].repeat_interleave(k), generator)
-        future: Future[_DrawnAnchors] = (self._executor.submit(self._draw, *job)
-                                         if self._executor is not None
-                                         else _done(self._draw(*job)))
-        self._pending.append(_PendingDraw(future, ues, list(position.unbind(0))))
-
-    def _draw(self, positions: torch.Tensor, headings: torch.Tensor, indoor: torch.Tensor,
-              generator: torch.Generator) -> _DrawnAnchors:
-        """One Sionna call (runs in the background thread when prefetching)."""
-        cfg = self.cfg
-        k = cfg.anchors_per_segment
-        started = time.perf_counter()
-        with own_generator(self._model, generator):
-            field, state = system_level_fields(
-                self._model, cfg, positions, self._bs_loc, self._bs_orient, headings, indoor,
-                torch.arange(positions.shape[0] // k).repeat_interleave(k))
-        power = field.mean_power() * self._power_scale
-        soft = 1.0 / (1.0 + power / 10.0 ** (cfg.snr_cap_db / 10.0))  # snr -> 1/(1/snr+1/cap)
-        field = pad_paths(field.scaled(torch.sqrt(self._power_scale * soft)), _MAX_PATHS, _RAYS)
-        drawn = _DrawnAnchors(field, power * soft, state.los, state.pathloss_db)
-        self.draw_seconds += time.perf_counter() - started
-        return drawn
+        job = AnchorJob(position, heading, self._indoor[ues].repeat_interleave(k), seed,
+                        self._bs_loc, self._bs_orient)
+        future: Future[DrawnAnchors]
+        if self._in_process:
+            future = worker_pool().submit(draw_in_worker, cfg, job)
+        elif self._executor is not None:
+            future = self._executor.submit(draw_anchors, self._model, cfg, job)
+        else:
+            future = _done(draw_anchors(self._model, cfg, job))
+        self._pending.append(_PendingDraw(future, ues, list(position.unbind(0)), job))
 
     def _collect(self, pending: _PendingDraw) -> None:
         """Queue the anchors of a submitted draw (waits for it)."""
-        drawn = pending.future.result()
+        try:
+            drawn = pending.future.result()
+        except BrokenProcessPool:  # the worker died: the same draw, here
+            reset_worker_pool()
+            drawn = draw_anchors(self._model, self.cfg, pending.job)
+        self.draw_seconds += drawn.wall_s
+        self.draw_cpu_seconds += drawn.cpu_s
         k = self.cfg.anchors_per_segment
         snr, los, loss = drawn.snr.tolist(), drawn.los.tolist(), drawn.pathloss_db.tolist()
         for i, u in enumerate(pending.ues):
@@ -277,24 +282,15 @@ class SystemLevelDrop(ChannelDrop):
 
 
 @dataclass(frozen=True)
-class _DrawnAnchors:
-    """What one Sionna call gave for its anchors ([m] rows, UE-major)."""
-
-    field: RayField
-    snr: torch.Tensor
-    los: torch.Tensor
-    pathloss_db: torch.Tensor
-
-
-@dataclass(frozen=True)
 class _PendingDraw:
-    future: Future[_DrawnAnchors]
+    future: Future[DrawnAnchors]
     ues: list[int]
     positions: list[torch.Tensor]
+    job: AnchorJob
 
 
-def _done(value: _DrawnAnchors) -> Future[_DrawnAnchors]:
-    future: Future[_DrawnAnchors] = Future()
+def _done(value: DrawnAnchors) -> Future[DrawnAnchors]:
+    future: Future[DrawnAnchors] = Future()
     future.set_result(value)
     return future
 
