@@ -29,7 +29,14 @@ from e2sim.csi import (
     cqi_report,
     select_csi,
 )
-from xapp.e2.csi_types import BeamRsrp, ChannelEstimate, CsiReport, Pmi, UciCsi
+from xapp.e2.csi_types import (
+    BeamRsrp,
+    ChannelDtype,
+    ChannelEstimate,
+    CsiReport,
+    Pmi,
+    UciCsi,
+)
 
 
 def noise_per_re_dbm(cfg: ChannelConfig) -> float:
@@ -92,21 +99,30 @@ def from_measurements(sel: CsiSelection, rsrp_db: torch.Tensor, top_k: int, cqi_
 
 def to_reports(csi: UeCsi, ue_ids: list[int], report_slot: int, n_tx: int,
                h_gnb_est: torch.Tensor | None) -> tuple[CsiReport, ...]:
-    """One `CsiReport` per UE; ``h_gnb_est`` [n_ue, n_sb, n_rx, n_tx] or None (no tensor)."""
-    cols = {name: getattr(csi, name).tolist()
-            for name in ("ri", "i11", "i12", "i13", "i2", "cqi_wb", "cqi_sb", "beam_top",
-                         "beam_rsrp_dbm", "sinr_db")}
-    h = None if h_gnb_est is None else np.ascontiguousarray(h_gnb_est.numpy())
+    """One `CsiReport` per UE; ``h_gnb_est`` [n_ue, n_sb, n_rx, n_tx] or None (no tensor).
+
+    Every column leaves torch once (``tolist``, one byte string for all the estimates), so
+    the per-UE work is building the report objects only."""
+    ri, i11, i12, i13, i2, cqi_wb, cqi_sb, beam_top, beam_rsrp, sinr = (
+        getattr(csi, name).tolist()
+        for name in ("ri", "i11", "i12", "i13", "i2", "cqi_wb", "cqi_sb", "beam_top",
+                     "beam_rsrp_dbm", "sinr_db"))
+    estimates: list[ChannelEstimate | None] = [None] * len(ue_ids)
+    if h_gnb_est is not None:  # what ChannelEstimate.from_array packs, cut per UE
+        h = h_gnb_est.numpy()
+        shape = (int(h.shape[1]), int(h.shape[2]), int(h.shape[3]))
+        packed = np.ascontiguousarray(h, dtype="<c8").tobytes()
+        size = len(packed) // max(1, h.shape[0])
+        estimates = [ChannelEstimate(ChannelDtype.COMPLEX64, shape, 1.0,
+                                     packed[u * size:(u + 1) * size]) for u in range(h.shape[0])]
+    has_i13 = n_tx > 2
     out = []
     for u, ue_id in enumerate(ue_ids):
-        ri = int(cols["ri"][u])
-        uci = UciCsi(ri=ri, cri=0,
-                     pmi=Pmi.from_dense(ri, n_tx, cols["i11"][u], cols["i12"][u],
-                                        cols["i13"][u], cols["i2"][u]),
-                     wideband_cqi=cols["cqi_wb"][u], subband_cqi=tuple(cols["cqi_sb"][u]))
-        beams = tuple(BeamRsrp(b, float(p)) for b, p in
-                      zip(cols["beam_top"][u], cols["beam_rsrp_dbm"][u], strict=True))
-        estimate = None if h is None else ChannelEstimate.from_array(h[u])
-        out.append(CsiReport(ue_id=ue_id, report_slot=report_slot, csi=uci, beams=beams,
-                             sinr_db=float(cols["sinr_db"][u]), channel_estimate=estimate))
+        rank = ri[u]
+        pmi = Pmi(i11[u], i12[u], i2[u], i13[u] if has_i13 and 2 <= rank <= 4 else None)
+        uci = UciCsi(ri=rank, cri=0, pmi=pmi, wideband_cqi=cqi_wb[u],
+                     subband_cqi=tuple(cqi_sb[u]))
+        out.append(CsiReport(ue_id=ue_id, report_slot=report_slot, csi=uci,
+                             beams=tuple(map(BeamRsrp, beam_top[u], beam_rsrp[u])),
+                             sinr_db=sinr[u], channel_estimate=estimates[u]))
     return tuple(out)
