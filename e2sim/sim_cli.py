@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from e2sim.channel.config import SCENARIOS
+from e2sim.channel.config import SCENARIOS, ChannelConfig
 from e2sim.miniric.ric import MiniRic
 from e2sim.node.runner import NodeRunner, SimSpec
 
@@ -67,6 +67,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="from a recommendation's arrival to its earliest effect")
     parser.add_argument("--parallel-cells", action="store_true",
                         help="step the cells concurrently in threads (pays on free cores)")
+    parser.add_argument("--anchor-draws", choices=("process", "thread"), default="process",
+                        help="where the cells' Sionna anchor draws run: one worker process "
+                             "(on another core; 64 UEs per cell run faster than real time "
+                             "with it) or a thread per cell (takes turns on the GIL)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--rmr-port", type=int, default=0,
                         help="mini-RIC RMR port (0: any free port)")
@@ -85,7 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def spec_of(args: argparse.Namespace) -> SimSpec:
     return SimSpec(cells=args.cells, ues=args.ues, scenario=args.scenario,
                    speed_kmh=args.speed, period_ms=args.period_ms, seed=args.seed,
-                   control_delay_ms=args.control_delay_ms)
+                   control_delay_ms=args.control_delay_ms,
+                   channel=ChannelConfig(anchor_draws=args.anchor_draws))
 
 
 def _summary_line(runner: NodeRunner, wall_start: float, duration_s: float) -> str:

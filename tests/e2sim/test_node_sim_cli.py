@@ -46,3 +46,17 @@ def test_linkfm_sim_with_parallel_cells_scores_what_it_scores_one_cell_at_a_time
         assert parallel["reports"] == sequential["reports"] > 0
         for key in ("se_legacy", "se_oracle", "beam_rsrp_loss_legacy_db"):
             assert parallel[key] == sequential[key]
+
+
+def test_linkfm_sim_scores_the_same_with_anchor_draws_in_a_thread_or_the_worker(
+        tmp_path: Path) -> None:
+    boards = []
+    for where in ("thread", "process"):
+        out = tmp_path / f"board_{where}.json"
+        assert main(["sim", "--cells", "1", "--ues", "3", "--scenario", "umi", "--duration",
+                     "0.3", "--realtime", "off", "--seed", "4", "--anchor-draws", where,
+                     "--out", str(out)]) == 0
+        boards.append(json.loads(out.read_text())["cells"]["gnb_001_001_00000001"])
+    assert boards[0]["reports"] == boards[1]["reports"] > 0
+    for key in ("se_legacy", "se_oracle", "beam_rsrp_loss_legacy_db"):
+        assert boards[0][key] == boards[1][key]
