@@ -15,8 +15,10 @@ its channel drop, see ``e2sim.channel.sionna_lock``), so the reports are the sam
 the cells step one at a time, and torch releases the GIL inside its kernels. That can
 only pay with free cores: on the shared 2-core machine (load ~3) two cells of 16 UEs took
 9.3 ms per tick in parallel against 8.8 ms one at a time (the default), so measure. Each
-drop also draws its next ray anchors in a background thread of its own (ChannelConfig's
-``prefetch_anchors``). Torch runs one intra-op thread per step (more threads per step were
+drop also draws its next ray anchors ahead (ChannelConfig's ``prefetch_anchors``), in a
+thread of its own or, with ``anchor_draws="process"`` (``linkfm sim``'s default), in one
+worker process shared by the cells: a draw in a thread takes turns with the stepping
+thread on the GIL. Torch runs one intra-op thread per step (more threads per step were
 measured 10-30x slower on a loaded machine).
 """
 
