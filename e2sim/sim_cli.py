@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import time
@@ -137,6 +138,10 @@ async def _run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                         parallel=args.parallel_cells)
     try:
         await runner.start()
+        # What exists now (torch, Sionna, the cells) lives as long as the process: out of
+        # the collector's sight, a full collection scans ~4k objects instead of ~400k
+        # (measured ~200 ms each, a few per minute at 64 UEs, paid by the report phase).
+        gc.freeze()
         console.print(f"submgr REST   {ric.submgr_url}/ric/v1/subscriptions")
         console.print(f"RMR endpoint  {ric.rmr_endpoint} (E2 termination: indications are "
                       "routed to the subscriber's RMRPort by sub_id)")
