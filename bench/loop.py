@@ -83,13 +83,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--torch-threads", type=int, default=0,
                         help="override the predictor's torch intra-op threads (0: its own: "
                              "1 for the classical policy, 2 for the model)")
+    parser.add_argument("--exit-threshold", type=float, default=None,
+                        help="the model's early-exit threshold in nats (default: the xApp's "
+                             "control model_exit_threshold; 0: every layer)")
     parser.add_argument("--kpm-inline", action="store_true",
                         help="decode KPM on the event loop (RuntimeOptions.kpm_in_process off)")
 
 
 # --- the predictor -----------------------------------------------------------------------------
-def choose_predictor(checkpoint: Path | None) -> tuple[Any, str]:
-    """(predictor, what it is): the given or first shipped checkpoint, else classical."""
+def choose_predictor(checkpoint: Path | None,
+                     exit_threshold: float | None = None) -> tuple[Any, str]:
+    """(predictor, what it is): the given or first shipped checkpoint, else classical.
+
+    ``exit_threshold`` None: the xApp's default control ``model_exit_threshold``.
+    """
+    from xapp.config import Controls
     from xapp.decide.predictor import ClassicalPredictor, ModelPredictor
 
     if checkpoint is None:
@@ -99,7 +107,9 @@ def choose_predictor(checkpoint: Path | None) -> tuple[Any, str]:
         shipped = sorted(p for p in folder.glob("*") if p.is_dir())
         checkpoint = shipped[0] if shipped else None
     if checkpoint is not None:
-        return ModelPredictor(checkpoint), f"model checkpoint {checkpoint}"
+        threshold = Controls().model_exit_threshold if exit_threshold is None else exit_threshold
+        return (ModelPredictor(checkpoint, exit_threshold=threshold),
+                f"model checkpoint {checkpoint}, early exit at {threshold:g} nats")
     return ClassicalPredictor(), "classical policy (no model checkpoint)"
 
 
@@ -378,7 +388,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 DEFAULT_KPM_MEASUREMENTS))
     build_s = time.perf_counter() - started
     # After the simulator (which sets torch's threads for itself): the predictor sets its own.
-    predictor, what = choose_predictor(args.checkpoint)
+    predictor, what = choose_predictor(args.checkpoint, args.exit_threshold)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     results = []
