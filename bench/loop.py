@@ -86,11 +86,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exit-threshold", type=float, default=None,
                         help="the model's early-exit threshold in nats (default: the xApp's "
                              "control model_exit_threshold; 0: every layer)")
+    parser.add_argument("--predict-in-thread", choices=("auto", "on", "off"), default="auto",
+                        help="run the predictor in a worker thread (auto: as linkfm xapp "
+                             "does, the model in a thread, the classical policy inline)")
     parser.add_argument("--kpm-inline", action="store_true",
                         help="decode KPM on the event loop (RuntimeOptions.kpm_in_process off)")
 
 
 # --- the predictor -----------------------------------------------------------------------------
+def _in_thread(choice: str, predictor: Any) -> bool:
+    from xapp.decide.predictor import ModelPredictor
+
+    return choice == "on" or (choice == "auto" and isinstance(predictor, ModelPredictor))
+
+
 def choose_predictor(checkpoint: Path | None,
                      exit_threshold: float | None = None) -> tuple[Any, str]:
     """(predictor, what it is): the given or first shipped checkpoint, else classical.
@@ -186,7 +195,8 @@ async def _measure(cells: list[CellFrames], predictor: Any, args: argparse.Names
     subscriber = Subscriber(_LoopbackSubmgr(sub_ids), options)  # type: ignore[arg-type]
     app = LinkFmApp(transport, subscriber, predictor, RuntimeOptions(
         deadline_s=args.deadline_ms / 1000, max_batch=args.max_batch, inactivity_s=60.0,
-        a1_query=False, kpm_in_process=not args.kpm_inline))
+        a1_query=False, kpm_in_process=not args.kpm_inline,
+        predict_in_thread=_in_thread(args.predict_in_thread, predictor)))
     writer = TelemetryWriter(FileSink(plan_dir / f"telemetry-{n_ues}.lp")).start()
     metrics = XappMetrics()
     probe = Probe()
@@ -402,6 +412,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "loop", "quick": quick, "machine": machine(),
         "load_avg_1min": round(os.getloadavg()[0], 2),
         "predictor": what, "model_version": predictor.version,
+        "predict_in_thread": _in_thread(args.predict_in_thread, predictor),
         "torch_threads": torch.get_num_threads(),
         "csi_period_ms": args.period_ms, "kpm_period_ms": args.kpm_period_ms,
         "ues_per_cell": UES_PER_CELL, "distinct_steps": steps, "warmup_s": warmup,
