@@ -6,7 +6,7 @@ RICindication frames (:mod:`bench._loop_frames`: E2SM-CSI per UE with the SRS ch
 estimate every period, E2SM-KPM format 3 at the KPM period) to the xApp's pure-Python RMR
 port over loopback TCP. The xApp side is the production :class:`xapp.app.LinkFmApp`:
 RMR receive -> E2AP/CSI decode -> window store -> micro-batcher -> predictor (the
-checkpoint's model when ``--checkpoint`` is given or ``model/checkpoints/*`` exists, else
+checkpoint's model when ``--checkpoint`` is given or the shipped checkpoint exists, else
 the classical policy) -> decision policy -> recommendation encode -> RMR send to the
 node's consumer -> telemetry (the writer to a line-protocol file, and the Prometheus
 histogram), wired as ``linkfm xapp`` wires them. Only the subscriptions are short-cut: a
@@ -74,8 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="distinct simulated report periods, replayed in a cycle "
                              "(default 20, 5 with --quick)")
     parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="model checkpoint folder (default: the first of "
-                             "model/checkpoints/*, else the classical policy)")
+                        help="model checkpoint folder (default: the shipped one, "
+                             "model/checkpoints/linkfm-v1, else the classical policy)")
     parser.add_argument("--deadline-ms", type=float, default=5.0, help="batch deadline")
     parser.add_argument("--max-batch", type=int, default=256, help="most UEs per batch")
     parser.add_argument("--switch-interval-ms", type=float, default=0.0,
@@ -95,31 +95,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # --- the predictor -----------------------------------------------------------------------------
 def _in_thread(choice: str, predictor: Any) -> bool:
-    from xapp.decide.predictor import ModelPredictor
+    from xapp.main import predicts_in_thread
 
-    return choice == "on" or (choice == "auto" and isinstance(predictor, ModelPredictor))
+    return choice == "on" or (choice == "auto" and predicts_in_thread(predictor))
 
 
 def choose_predictor(checkpoint: Path | None,
                      exit_threshold: float | None = None) -> tuple[Any, str]:
-    """(predictor, what it is): the given or first shipped checkpoint, else classical.
+    """(predictor, what it is), chosen as ``linkfm xapp`` chooses (``xapp.main.load_predictor``):
+    ``checkpoint``, else the shipped one, else the classical policy.
 
     ``exit_threshold`` None: the xApp's default control ``model_exit_threshold``.
     """
+    from model.checkpoint import SHIPPED
     from xapp.config import Controls
-    from xapp.decide.predictor import ClassicalPredictor, ModelPredictor
+    from xapp.decide.predictor import ModelPredictor
+    from xapp.main import load_predictor
 
-    if checkpoint is None:
-        import model
-
-        folder = Path(model.__file__).resolve().parent / "checkpoints"  # model/checkpoints
-        shipped = sorted(p for p in folder.glob("*") if p.is_dir())
-        checkpoint = shipped[0] if shipped else None
-    if checkpoint is not None:
-        threshold = Controls().model_exit_threshold if exit_threshold is None else exit_threshold
-        return (ModelPredictor(checkpoint, exit_threshold=threshold),
-                f"model checkpoint {checkpoint}, early exit at {threshold:g} nats")
-    return ClassicalPredictor(), "classical policy (no model checkpoint)"
+    controls = Controls(model_checkpoint=str(checkpoint or SHIPPED))
+    if exit_threshold is not None:
+        controls = controls.model_copy(update={"model_exit_threshold": exit_threshold})
+    predictor = load_predictor(controls)
+    if isinstance(predictor, ModelPredictor):
+        return predictor, (f"model checkpoint {controls.model_checkpoint}, early exit at "
+                           f"{controls.model_exit_threshold:g} nats")
+    return predictor, "classical policy (no usable model checkpoint)"
 
 
 # --- one UE count ------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def shard_paths(dirs: Sequence[str | Path]) -> list[Path]:
     return paths
 
 
-def _shard_header(path: Path) -> dict[str, Any]:
+def shard_header(path: Path) -> dict[str, Any]:
     with safe_open(str(path), framework="pt") as f:
         meta = (f.metadata() or {}).get("shard")
     if meta is None:
@@ -63,7 +63,7 @@ def _shard_header(path: Path) -> dict[str, Any]:
     return header
 
 
-def _last_slots(x: torch.Tensor, n: int) -> torch.Tensor:
+def last_slots(x: torch.Tensor, n: int) -> torch.Tensor:
     """[N, T, ...] -> [N, n, ...]: the latest n slots, left-padded with zeros if T < n."""
     T = x.shape[1]
     if n <= T:
@@ -116,7 +116,7 @@ def _read_shard(
                 if registry[name].per_slot:
                     keep = matrix_slots if name == MATRIX else n_slots
                     T = sl.get_shape()[1]
-                    t = _last_slots(sl[:, max(T - keep, 0) :], keep)
+                    t = last_slots(sl[:, max(T - keep, 0) :], keep)
                 else:
                     t = sl[:]
                 pair.append(t.clone())  # own memory: the shard's file mapping can go
@@ -233,7 +233,7 @@ class WindowSet:
         for name, (v, m) in self.base.items():
             v, m = v[base_idx], m[base_idx]
             if name == MATRIX and v.shape[1] < self.n_slots:
-                v, m = _last_slots(v, self.n_slots), _last_slots(m, self.n_slots)
+                v, m = last_slots(v, self.n_slots), last_slots(m, self.n_slots)
             out[name] = (v, m)
         hz = self.horizon_ms[idx]
         out["ctx.horizon_ms"] = (hz, torch.ones_like(hz, dtype=torch.bool))
@@ -300,7 +300,7 @@ def load_windows(
     paths = shard_paths(folders)
     if families is not None:
         wanted = set(families)
-        paths = [p for p in paths if _shard_header(p)["family"]["name"] in wanted]
+        paths = [p for p in paths if shard_header(p)["family"]["name"] in wanted]
         if not paths:
             raise DatasetError("no_family", f"no shard of families {sorted(wanted)} in {folders}")
     paths = paths[:max_shards] if max_shards is not None else paths
@@ -349,7 +349,7 @@ def stats_of(
         stats = NormaliserStats.from_dict(data.get("normaliser_stats", {}))
     # Shards store their first horizon as ctx.horizon_ms, so statistics fitted on shard
     # inputs see one constant; training feeds every horizon: fit on the dataset's list.
-    horizons = _shard_header(shard_paths([directory])[0])["spec"]["horizons_ms"]
+    horizons = shard_header(shard_paths([directory])[0])["spec"]["horizons_ms"]
     hz = torch.tensor(horizons, dtype=torch.float32)
     stats.by_feature.update(
         registry.fit_stats({"ctx.horizon_ms": (hz, torch.ones_like(hz, dtype=torch.bool))})
@@ -361,7 +361,7 @@ def stats_of(
         if f.normaliser.value != "identity" and f.name not in stats.by_feature
     ]
     if missing:
-        window = int(_shard_header(shard_paths([directory])[0])["spec"]["window"])
+        window = int(shard_header(shard_paths([directory])[0])["spec"]["window"])
         ws = load_windows(directory, n_slots=window, max_shards=fit_shards, registry=registry,
                           features=missing)
         fitted = registry.fit_stats(ws.base)

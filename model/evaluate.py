@@ -15,7 +15,6 @@ scope only (split ``test``, 10 ms), which is all their curves need.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
 
 from e2sim.csi import TypeICodebook, se_of
 from e2sim.dataset import FAMILIES, load_shard
@@ -41,6 +39,7 @@ from model.baselines import (
     oracle_choice,
 )
 from model.channel_prediction import AR_MAX_ORDER
+from model.data import last_slots, shard_header
 from model.eval_metrics import Scored, beam_hit, rsrp_loss_db, top_k_hit
 from model.network import LinkFM
 from model.outputs import HeadOutputs, LinkFMOutput
@@ -112,12 +111,6 @@ class Collected:
         self.probs.setdefault(method, {}).setdefault(name, []).append(t)
 
 
-def shard_header(path: Path) -> dict[str, Any]:
-    with safe_open(str(path), framework="pt") as f:
-        header: dict[str, Any] = json.loads((f.metadata() or {})["shard"])
-    return header
-
-
 def pick_rows(paths: Sequence[Path], max_samples: int | None, seed: int = 0
               ) -> list[torch.Tensor | None]:
     """Rows of each shard to score: all (None), or an even random share of each shard so
@@ -141,19 +134,11 @@ def model_windows(tensors: dict[str, torch.Tensor], net: LinkFM, horizon_ms: flo
             continue
         v, m = tensors[f"x.{name}"], tensors[f"m.{name}"].bool()
         if net.registry[name].per_slot:
-            v, m = _last_slots(v, n_slots), _last_slots(m, n_slots)
+            v, m = last_slots(v, n_slots), last_slots(m, n_slots)
         out[name] = (v, m)
     n = next(iter(out.values()))[0].shape[0]
     out["ctx.horizon_ms"] = (torch.full((n,), float(horizon_ms)), torch.ones(n, dtype=torch.bool))
     return out
-
-
-def _last_slots(x: torch.Tensor, n: int) -> torch.Tensor:
-    """[N, T, ...] -> [N, n, ...]: the latest n slots, left-padded with zeros if T < n."""
-    if n <= x.shape[1]:
-        return x[:, x.shape[1] - n:]
-    return torch.cat([torch.zeros((x.shape[0], n - x.shape[1], *x.shape[2:]), dtype=x.dtype),
-                      x], 1)
 
 
 def model_choice(run: ModelRun, windows: Windows, codebook: TypeICodebook, n_beams: int,

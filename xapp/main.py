@@ -94,13 +94,19 @@ def load_predictor(controls: Controls, classical: bool = False) -> Predictor:
     return ClassicalPredictor(n_slots=controls.window_slots)
 
 
+def predicts_in_thread(predictor: Predictor) -> bool:
+    """Whether ``predictor`` runs in a worker thread rather than on the event loop.
+
+    The network's few large ops release the GIL, so ingest goes on while a batch runs
+    (`linkfm bench loop --ues 64`, idle machine: p99 from the node's send 16 ms in a thread
+    against 42-58 ms inline). The classical search is many tiny ops and stays inline.
+    """
+    return isinstance(predictor, ModelPredictor)
+
+
 def runtime_options(settings: Settings, predictor: Predictor | None = None) -> RuntimeOptions:
-    """The app's options; the model predicts in a worker thread (see below)."""
     c = settings.controls
-    # The network's few large ops release the GIL, so ingest goes on while a batch runs:
-    # `linkfm bench loop --ues 64` (idle machine) p99 from the node's send 16 ms in a thread
-    # against 42-58 ms inline. The classical search is many tiny ops and stays inline.
-    in_thread = isinstance(predictor, ModelPredictor)
+    in_thread = predictor is not None and predicts_in_thread(predictor)
     return RuntimeOptions(xapp_name=settings.xapp_name, deadline_s=c.batch_deadline_ms / 1000,
                           max_batch=c.max_batch_size, inactivity_s=c.ue_inactivity_timeout_s,
                           default_policy=c.policy, predict_in_thread=in_thread)
