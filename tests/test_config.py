@@ -3,6 +3,7 @@ and hot reload of a ConfigMap-mounted file (real files, real symlink swaps)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import threading
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import require
 from xapp.config import (
     ConfigError,
     Controls,
@@ -347,7 +349,8 @@ def test_the_polling_thread_notices_a_configmap_swap(volume: ConfigMapVolume) ->
 
 
 def test_the_inotify_thread_notices_a_configmap_swap(volume: ConfigMapVolume) -> None:
-    pytest.importorskip("inotify_simple")
+    require(importlib.util.find_spec("inotify_simple") is not None,
+            "inotify_simple (the ric extra)")
     assert _wait_for_reload(volume, use_inotify=True).csi_report_period_ms == 20
 
 
